@@ -1,0 +1,192 @@
+// IP address text <-> bytes, and CIDR sets. Shared by every stage (decode is the leftmost
+// stage that needs it). IPv6 text follows RFC 5952 (lower case, longest run of two or more
+// zero groups compressed, first such run on a tie, no IPv4-embedded form).
+
+export function formatIPv4(buf: Uint8Array, off: number): string {
+  return buf[off] + '.' + buf[off + 1] + '.' + buf[off + 2] + '.' + buf[off + 3];
+}
+
+export function formatIPv6(buf: Uint8Array, off: number): string {
+  const g: number[] = new Array(8);
+  for (let i = 0; i < 8; i++) g[i] = (buf[off + 2 * i] << 8) | buf[off + 2 * i + 1];
+  // longest run of zero groups (length >= 2)
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  if (bestStart < 0) return g.map((x) => x.toString(16)).join(':');
+  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(':');
+  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':');
+  return head + '::' + tail;
+}
+
+export function formatAddr(buf: Uint8Array, off: number, version: 4 | 6): string {
+  return version === 4 ? formatIPv4(buf, off) : formatIPv6(buf, off);
+}
+
+/** Parse IPv4 or IPv6 text into 4 or 16 bytes; null when it is not an address. */
+export function parseIp(text: string): Uint8Array | null {
+  if (text.includes(':')) return parseIPv6(text);
+  return parseIPv4(text);
+}
+
+function parseIPv4(text: string): Uint8Array | null {
+  const parts = text.split('.');
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i];
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const v = Number(p);
+    if (v > 255) return null;
+    out[i] = v;
+  }
+  return out;
+}
+
+function parseIPv6(text: string): Uint8Array | null {
+  let s = text;
+  const pct = s.indexOf('%');
+  if (pct >= 0) s = s.slice(0, pct);
+  const dbl = s.indexOf('::');
+  if (dbl !== s.lastIndexOf('::')) return null;
+  const parseGroups = (part: string): number[] | null => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const items = part.split(':');
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      if (i === items.length - 1 && it.includes('.')) {
+        const v4 = parseIPv4(it);
+        if (!v4) return null;
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(it)) return null;
+        out.push(parseInt(it, 16));
+      }
+    }
+    return out;
+  };
+  let groups: number[];
+  if (dbl >= 0) {
+    const head = parseGroups(s.slice(0, dbl));
+    const tail = parseGroups(s.slice(dbl + 2));
+    if (!head || !tail || head.length + tail.length > 7) return null;
+    groups = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
+  } else {
+    const all = parseGroups(s);
+    if (!all || all.length !== 8) return null;
+    groups = all;
+  }
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) { out[2 * i] = groups[i] >> 8; out[2 * i + 1] = groups[i] & 0xff; }
+  return out;
+}
+
+/** Canonical text of an address given in any valid form ('2620:0119:0035::0035' -> '2620:119:35::35'); null if invalid. */
+export function canonicalIp(text: string): string | null {
+  const b = parseIp(text.trim());
+  if (!b) return null;
+  return b.length === 4 ? formatIPv4(b, 0) : formatIPv6(b, 0);
+}
+
+export interface Cidr {
+  bytes: Uint8Array;
+  prefix: number;
+  text: string;
+}
+
+/** Parse 'a.b.c.d/n', 'x::/n' or a bare address (full-length prefix); null if invalid. */
+export function parseCidr(text: string): Cidr | null {
+  const t = text.trim();
+  const slash = t.indexOf('/');
+  const addr = parseIp(slash >= 0 ? t.slice(0, slash) : t);
+  if (!addr) return null;
+  const max = addr.length * 8;
+  let prefix = max;
+  if (slash >= 0) {
+    const p = t.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(p)) return null;
+    prefix = Number(p);
+    if (prefix > max) return null;
+  }
+  // zero the host bits so membership tests compare networks
+  const bytes = Uint8Array.from(addr);
+  for (let bit = prefix; bit < max; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
+  const base = bytes.length === 4 ? formatIPv4(bytes, 0) : formatIPv6(bytes, 0);
+  return { bytes, prefix, text: prefix === max ? base : `${base}/${prefix}` };
+}
+
+function inCidr(c: Cidr, a: Uint8Array): boolean {
+  if (a.length !== c.bytes.length) return false;
+  const full = c.prefix >> 3;
+  for (let i = 0; i < full; i++) if (a[i] !== c.bytes[i]) return false;
+  const rem = c.prefix & 7;
+  if (rem === 0) return true;
+  const mask = (0xff << (8 - rem)) & 0xff;
+  return (a[full] & mask) === c.bytes[full];
+}
+
+/** A set of CIDR ranges with a per-address memo (addresses repeat a lot in captures). */
+export class CidrSet {
+  private readonly ranges: Cidr[] = [];
+  private readonly memo = new Map<string, Cidr | null>();
+
+  constructor(items: Iterable<string> = []) {
+    for (const it of items) this.add(it);
+  }
+
+  /** Add a CIDR or address; returns false when the text is not valid. */
+  add(text: string): boolean {
+    const c = parseCidr(text);
+    if (!c) return false;
+    this.ranges.push(c);
+    this.memo.clear();
+    return true;
+  }
+
+  get size(): number {
+    return this.ranges.length;
+  }
+
+  /** The first range containing the address (text form), or null. */
+  match(ip: string): Cidr | null {
+    const hit = this.memo.get(ip);
+    if (hit !== undefined) return hit;
+    const a = parseIp(ip);
+    let found: Cidr | null = null;
+    if (a) for (const c of this.ranges) if (inCidr(c, a)) { found = c; break; }
+    if (this.memo.size > 65536) this.memo.clear();
+    this.memo.set(ip, found);
+    return found;
+  }
+
+  has(ip: string): boolean {
+    return this.match(ip) !== null;
+  }
+
+  list(): string[] {
+    return this.ranges.map((r) => r.text);
+  }
+}
+
+/**
+ * Glob for DNS names: `*` matches any run of characters (dots included), matching is case
+ * insensitive, the trailing dot is ignored. 'egw*.gotomeeting.com' matches 'egw3.gotomeeting.com';
+ * '*.gotomeeting.com' matches 'a.b.gotomeeting.com' but not 'gotomeeting.com'.
+ */
+export function nameGlob(pattern: string): (name: string) => boolean {
+  const p = pattern.toLowerCase().replace(/\.$/, '');
+  const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return (name: string) => re.test(name.toLowerCase().replace(/\.$/, ''));
+}
+
+/** A matcher for a list of name globs. */
+export function nameMatcher(patterns: readonly string[]): (name: string) => boolean {
+  const fns = patterns.map(nameGlob);
+  return (name: string) => fns.some((f) => f(name));
+}

@@ -1,0 +1,63 @@
+// The one seam between where packets come from (file, stdin, live, batch item) and the
+// rest of the pipeline (conventions.md rule 2). Everything right of this file sees Frames
+// only.
+
+import type { AnomalySink } from '../errors.js';
+
+/**
+ * One captured packet.
+ *
+ * `data` is a view into the reader's current chunk when the record lies in one chunk, else a
+ * copy into a reused buffer: it is valid until the next batch is pulled. State that keeps
+ * bytes must copy them. `data.length === capLen`.
+ */
+export interface Frame {
+  frameNo: number;        // from 1, as Wireshark counts
+  tsSec: number;          // seconds since the epoch (integer; may be negative for odd files)
+  tsNsec: number;         // 0..999_999_999
+  linkType: number;       // LINKTYPE_* number
+  data: Buffer;
+  capLen: number;
+  origLen: number;
+  ifIndex: number;        // pcapng interface index across the file (0 for pcap)
+}
+
+/** Facts about the input that the report's `input` object shows. Filled in as reading goes. */
+export interface CaptureInfo {
+  format: 'pcap' | 'pcapng' | null;                 // null until the header was read
+  compression: null | 'gzip' | 'zstd';
+  /** LINKTYPE numbers seen in headers/IDBs, in order of first appearance. */
+  linkTypes: number[];
+  /** fractional digits of timestamps: 6 for µs, 9 for ns (pcapng: the finest interface). */
+  tsDigits: number;
+  snaplen: number | null;
+  /** true when the input ended in the middle of a record or block. */
+  truncated: boolean;
+  /** pcap only: 'le' | 'be'; pcapng: byte order of the first section. */
+  byteOrder: 'le' | 'be' | null;
+  /** pcapng: sections read. */
+  sections: number;
+  /** pcapng: interfaces described (across all sections). */
+  interfaces: number;
+}
+
+export function emptyCaptureInfo(): CaptureInfo {
+  return { format: null, compression: null, linkTypes: [], tsDigits: 6, snaplen: null,
+    truncated: false, byteOrder: null, sections: 0, interfaces: 0 };
+}
+
+/**
+ * A stream of frames handed over in batches (an array per pull; the array and its frames
+ * are valid until the next pull). Reading problems that still allow going on are added to
+ * `anomalies`; an input that cannot be read at all makes the iterator throw a CaptureError
+ * before yielding anything.
+ */
+export interface PacketSource extends AsyncIterable<Frame[]> {
+  readonly info: CaptureInfo;
+}
+
+export interface OpenOptions {
+  anomalies: AnomalySink;
+  /** read chunk size in bytes (default 1 MiB). */
+  chunkSize?: number;
+}
