@@ -1,0 +1,177 @@
+// `wirecheck batch` orchestration: discovery -> (resume filter) -> worker pool -> outputs
+// (stdout in the chosen format, the --out NDJSON file, the summary, the progress bar).
+//
+// This module does not analyse anything itself: the pool runs `taskModule`'s task on each
+// file (the CLI passes a module that calls the pipeline), and `errorOutput` makes the
+// report of a file that could not be handed to it (discovery errors, crashed workers).
+// That keeps it testable with any task.
+
+import { join } from 'node:path';
+import { discover, type FoundError } from './discover.js';
+import type { Shard } from './shard.js';
+import { fileKey, loadPreviousRun, NdjsonFile, type PreviousRun } from './resume.js';
+import { WorkerPool, type PoolStats } from './pool.js';
+import { Progress, type ProgressStream } from './progress.js';
+import { SummaryBuilder, type BatchSummary, type FileDigest } from '../report/summary.js';
+
+/** What a worker is asked to do: analyse one file. */
+export interface FileTask {
+  /** path to open */
+  file: string;
+  root: string;
+  /** POSIX path relative to root (the report's input.path) */
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** What comes back: the report as an NDJSON line, and its digest for the summary. */
+export interface TaskOutput {
+  line: string;
+  digest: FileDigest;
+}
+
+/** A file that gets an error report without being analysed. */
+export interface FailedFile {
+  file: string;
+  root: string;
+  path: string;
+  size: number | null;
+  mtimeMs: number | null;
+  code: string;
+  message: string;
+}
+
+export type BatchFormat = 'table' | 'json' | 'ndjson';
+
+export interface BatchRunOptions {
+  args: readonly string[];
+  jobs: number;
+  shard?: Shard | null;
+  out?: string | null;
+  resume?: boolean;
+  verbose?: boolean;
+  format: BatchFormat;
+  /** module (file:// URL) exporting createTask(init) -> (task: FileTask) => TaskOutput */
+  taskModule: string;
+  init: unknown;
+  errorOutput(f: FailedFile): TaskOutput;
+  /** summary as text (table format) */
+  renderSummary(s: BatchSummary): string;
+  stdout(s: string): Promise<void>;
+  stderr: ProgressStream;
+  /** show the progress bar (default: when stderr is a TTY) */
+  progress?: boolean;
+  maxOldGenerationSizeMb?: number;
+  /** worker host module override (tests) */
+  workerUrl?: URL;
+}
+
+export interface BatchRunResult {
+  summary: BatchSummary;
+  /** files analysed by this run */
+  scanned: number;
+  /** files skipped because the --out file already had their report */
+  alreadyReported: number;
+  /** error reports made without analysis (discovery problems) */
+  discoveryErrors: number;
+  bytes: number;
+  elapsedMs: number;
+  previous: PreviousRun | null;
+  pool: PoolStats;
+}
+
+/** The error report of a discovery problem. */
+function failedFromDiscovery(d: FoundError): FailedFile {
+  return { file: d.file, root: d.root, path: d.path, size: null, mtimeMs: null, code: d.code, message: d.message };
+}
+
+export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
+  const started = Date.now();
+  const summary = new SummaryBuilder();
+  const previous = o.resume && o.out ? await loadPreviousRun(o.out, (d) => summary.add(d)) : null;
+  const progress = new Progress(o.stderr, o.progress ?? o.stderr.isTTY === true);
+  if (previous && o.verbose) {
+    progress.log(`wirecheck: resuming: ${previous.reports} reports already in ${o.out}` +
+      `${previous.droppedBytes ? `; dropped an unterminated last line (${previous.droppedBytes} bytes)` : ''}` +
+      `${previous.badLines ? `; ignored ${previous.badLines} lines that are not reports` : ''}`);
+  }
+  const outFile = o.out ? new NdjsonFile(o.out, previous !== null) : null;
+  let jsonFirst = true;
+  let scanned = 0, alreadyReported = 0, discoveryErrors = 0, bytes = 0;
+
+  const emit = async (out: TaskOutput, shownPath: string): Promise<void> => {
+    outFile?.writeLine(out.line);
+    summary.add(out.digest);
+    if (out.digest.error) progress.log(`wirecheck: ${out.digest.error.message}: ${shownPath}`);
+    if (o.format === 'ndjson') {
+      await o.stdout(out.line);
+    } else if (o.format === 'json') {
+      const body = out.line.endsWith('\n') ? out.line.slice(0, -1) : out.line;
+      await o.stdout((jsonFirst ? '' : ',\n') + body);
+      jsonFirst = false;
+    }
+  };
+
+  const isDone = (root: string, path: string, size: number | null, mtimeMs: number | null, error: boolean): boolean => {
+    if (!previous) return false;
+    const p = previous.reported.get(fileKey(root, path));
+    if (!p) return false;
+    if (error) return p.error;
+    return p.size === size && p.mtimeMs === mtimeMs;
+  };
+
+  async function* tasks(): AsyncGenerator<FileTask> {
+    for await (const d of discover(o.args, { shard: o.shard ?? null, withSkipped: o.verbose === true })) {
+      if (d.kind === 'skip') {
+        progress.log(`wirecheck: skipped (${d.reason}): ${d.file}`);
+      } else if (d.kind === 'error') {
+        if (isDone(d.root, d.path, null, null, true)) { alreadyReported++; continue; }
+        discoveryErrors++;
+        await emit(o.errorOutput(failedFromDiscovery(d)), d.file);
+      } else {
+        if (isDone(d.root, d.path, d.size, d.mtimeMs, false)) { alreadyReported++; continue; }
+        progress.found(d.size);
+        yield { file: d.file, root: d.root, path: d.path, size: d.size, mtimeMs: d.mtimeMs };
+      }
+    }
+    progress.discoveryDone();
+  }
+
+  const pool = new WorkerPool<FileTask, TaskOutput>({
+    size: o.jobs,
+    taskModule: o.taskModule,
+    init: o.init,
+    maxOldGenerationSizeMb: o.maxOldGenerationSizeMb,
+    workerUrl: o.workerUrl,
+    onFailure: (t, message) => o.errorOutput({ ...t, code: 'INTERNAL', message }),
+  });
+
+  if (o.format === 'json') await o.stdout('[\n');
+  try {
+    await pool.run(tasks(), async (t, out) => {
+      scanned++;
+      bytes += t.size;
+      progress.done(t.size);
+      await emit(out, t.file);
+    });
+  } finally {
+    progress.finish();
+    outFile?.close();
+  }
+  const s = summary.build();
+  if (o.format === 'json') await o.stdout(jsonFirst ? ']\n' : '\n]\n');
+  else if (o.format === 'table') await o.stdout(o.renderSummary(s));
+  const elapsedMs = Date.now() - started;
+  if (o.verbose) {
+    progress.log(`wirecheck: batch: ${scanned} files analysed (${(bytes / 1048576).toFixed(1)} MiB) in ${(elapsedMs / 1000).toFixed(1)} s` +
+      `${alreadyReported ? `, ${alreadyReported} already reported` : ''}${discoveryErrors ? `, ${discoveryErrors} could not be opened` : ''}` +
+      `${pool.stats.workersLost ? `, ${pool.stats.workersLost} workers crashed and were replaced` : ''}`);
+  }
+  return { summary: s, scanned, alreadyReported, discoveryErrors, bytes, elapsedMs, previous, pool: pool.stats };
+}
+
+/** root + POSIX path as a path to show (for messages). */
+export function shownPath(root: string, path: string): string {
+  return root === '' || root === '.' ? path : join(root, path);
+}
