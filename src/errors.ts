@@ -58,9 +58,16 @@ export function isLenError(e: DecodeError): e is LenError {
   return e.code === 'LEN' && 'lenSource' in e;
 }
 
-/** Stable anomaly code for a decode error: LenErrors are named after what ran short. */
+/**
+ * Stable anomaly code for a decode error: LenErrors are named after what ran short; a
+ * ContentError's code loses the prefix that repeats its layer, since the anomaly is keyed by
+ * layer + code already (ipv4 + 'IPV4_BAD_HEADER_LENGTH' -> ipv4/BAD_HEADER_LENGTH).
+ */
 export function anomalyCodeOf(e: DecodeError): string {
-  if (!isLenError(e)) return e.code;
+  if (!isLenError(e)) {
+    const prefix = e.layer.replace(/\W/g, '_').toUpperCase() + '_';
+    return e.code.startsWith(prefix) && e.code.length > prefix.length ? e.code.slice(prefix.length) : e.code;
+  }
   return e.lenSource === 'capture' ? 'TRUNCATED_FRAME' : `BAD_LENGTH_${e.lenSource.replace(/\W/g, '_').toUpperCase()}`;
 }
 
