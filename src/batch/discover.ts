@@ -1,6 +1,7 @@
 // Batch discovery: turns the arguments of `wirecheck batch` (directories, files, globs)
-// into the files to scan, lazily (an async generator), in a stable order (directory entries
-// sorted by name, depth first).
+// into the files to scan, lazily (an async generator), in a stable order: arguments in the
+// order given; in a directory, its files by name, then its subdirectories by name (depth
+// first).
 //
 // - A directory argument is walked recursively; its root is the argument as given and each
 //   file's path is relative to it (POSIX separators).

@@ -52,8 +52,8 @@ export function zstdWindowSize(b: Uint8Array): number | null {
   const fcf = flg >> 6;
   const dictBytes = [0, 1, 2, 4][flg & 3];
   if (!singleSegment) {
-    const wb = 1 << (10 + (b[5] >> 3));
-    return wb + (wb >> 3) * (b[5] & 7);
+    const wb = 2 ** (10 + (b[5] >> 3));
+    return wb + (wb / 8) * (b[5] & 7);
   }
   // single segment: the window is the frame content size
   let p = 5 + dictBytes;
