@@ -394,20 +394,23 @@ function mostCommon(xs: readonly number[]): number {
   return best;
 }
 
-/** 'backoff' of a SYN schedule: each gap about double the previous one, or about equal. */
-export function classifyBackoff(offsetsMs: readonly number[]): 'exponential' | 'linear' | 'mixed' | null {
+/**
+ * Back-off of a SYN schedule (offsets from the first SYN, ms): 'exponential' when each gap is
+ * about double the one before (the classic 1, 2, 4, 8 s), 'linear' when the gaps are about
+ * equal, 'linear-then-exponential' for Linux's default (net.ipv4.tcp_syn_linear_timeouts:
+ * a few 1 s gaps, then doubling), else 'mixed'; null with fewer than three SYNs.
+ */
+export function classifyBackoff(offsetsMs: readonly number[]): 'exponential' | 'linear' | 'linear-then-exponential' | 'mixed' | null {
   if (offsetsMs.length < 3) return null;
-  const gaps: number[] = [];
-  for (let i = 1; i < offsetsMs.length; i++) gaps.push(offsetsMs[i] - offsetsMs[i - 1]);
-  const kinds = new Set<string>();
-  for (let i = 1; i < gaps.length; i++) {
-    const r = gaps[i] / Math.max(gaps[i - 1], 1e-3);
-    if (r > 1.6 && r < 2.5) kinds.add('x');
-    else if (r > 0.8 && r < 1.25) kinds.add('=');
-    else kinds.add('?');
+  const steps: string[] = [];
+  for (let i = 2; i < offsetsMs.length; i++) {
+    const r = (offsetsMs[i] - offsetsMs[i - 1]) / Math.max(offsetsMs[i - 1] - offsetsMs[i - 2], 1e-3);
+    steps.push(r > 1.6 && r < 2.5 ? 'x' : r > 0.8 && r < 1.25 ? '=' : '?');
   }
-  if (kinds.size === 1 && kinds.has('x')) return 'exponential';
-  if (kinds.size === 1 && kinds.has('=')) return 'linear';
+  const seq = steps.join('');
+  if (/^x+$/.test(seq)) return 'exponential';
+  if (/^=+$/.test(seq)) return 'linear';
+  if (/^=+x+$/.test(seq)) return 'linear-then-exponential';
   return 'mixed';
 }
 

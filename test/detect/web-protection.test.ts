@@ -210,7 +210,8 @@ test('AddrMatcher: exact addresses, octet-aligned and odd prefixes, IPv6 with an
 test('SYN back-off classification', () => {
   assert.equal(classifyBackoff([0, 1000, 3000, 7000, 15000]), 'exponential');
   assert.equal(classifyBackoff([0, 1000, 2000, 3000, 4000]), 'linear');
-  assert.equal(classifyBackoff([0, 1000, 2000, 3000, 4000, 5000, 7000, 11000]), 'mixed');
+  assert.equal(classifyBackoff([0, 1000, 2000, 3000, 4000, 5000, 7000, 11000, 19000]), 'linear-then-exponential');
+  assert.equal(classifyBackoff([0, 1000, 3000, 4000, 8000]), 'mixed');
   assert.equal(classifyBackoff([0, 1000]), null);
 });
 
