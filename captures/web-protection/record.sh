@@ -229,12 +229,10 @@ rewrite() {
     (cd "$REPO" && npx tsc -p . --outDir "$BUILD" >/dev/null 2>&1) || true
   fi
   [ -f "$rw" ] || { echo "record.sh: rewriter not built ($rw); raw recording kept in $RAW" >&2; return 1; }
-  local maps=()
-  while read -r old new _; do
-    case "$old" in ''|'#'*) continue ;; esac
-    maps+=(--map "$old=$new")
-  done < "$HERE/addresses.map"
-  node "$rw" "$RAW/$name.pcap" "$HERE/$name.pcap" "${maps[@]}"
+  # one fixed start instant (the time of the seed's csc_swgagent log line) keeps the
+  # committed files stable across re-recordings; MACs anonymised
+  node "$rw" "$RAW/$name.pcap" "$HERE/$name.pcap" --map-file "$HERE/addresses.map" \
+    --shift-time 2024-08-27T06:41:22Z --mac-anon --quiet
   echo "   -> captures/web-protection/$name.pcap ($(stat -c %s "$HERE/$name.pcap") bytes)"
 }
 
