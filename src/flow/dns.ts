@@ -1,0 +1,499 @@
+// The shared DNS service (design.md "flow/"; conventions.md rule 7).
+//
+// The flow table hands it the payloads of the flows where DNS is decoded (either port 53; a
+// configured resolver address on a configured port, e.g. UDP/443 to 208.67.222.222, which is
+// plain DNS there whatever tshark calls it; or a flow an observer asked WANT_DNS for). It
+// decodes messages with `dns-packet` (about 3 µs each, so only there), pairs queries with
+// responses per flow, and hands every query on exactly once as a DnsTransaction:
+//
+// - pairing: query <-> response by flow + DNS id (+ question name/type when both have one);
+//   a query repeated with the same id and question before any response is a retransmission
+//   of the same transaction (retransmits++, frame appended to queryFrames);
+// - response within `dnsAnswerMs` of the FIRST query frame: 'answered' (rttMs from the first
+//   query); later: 'late'; rcode SERVFAIL/REFUSED/NOTIMP/FORMERR: 'error' (NXDOMAIN and
+//   NOERROR are answers); ICMP unreachable quoting the query: 'rejected' (with `icmp`); a TCP
+//   reset from the server while queries wait: 'rejected' (with `tcpReset`);
+// - still pending when the flow ends (expiry, eviction, end of input): 'unanswered' when
+//   older than dnsAnswerMs at that moment, else 'pending' (`finalize`);
+// - at most `maxPending` (50, Zeek's max_pending_msgs) waiting queries per flow: the oldest
+//   is judged as at flow end and dns/PENDING_OVERFLOW counted;
+// - DNSCrypt: a datagram that does not parse as DNS, sent to the server and at least 256
+//   bytes long (a padded client query), or a datagram from the server starting with the
+//   resolver magic 'r6fnvWj8', is encrypted traffic, not a decode error: encrypted queries
+//   become transactions with `encrypted: true` (question null, id -1), paired in order with
+//   encrypted responses on the same flow;
+// - snap-truncated payloads are never decoded into wrong data: the id (and QR bit, rcode) is
+//   read from the header when captured, the question stays null, `truncated: true`;
+// - malformed messages (dns-packet throws anything, including RangeError): anomaly
+//   dns/MALFORMED with the frame; nothing crashes;
+// - TCP: two-byte length prefix, messages reassembled across segments per direction,
+//   in order only (64 KiB + 2 per message is the protocol's own bound); on a gap the
+//   direction's DNS state is dropped and dns/TCP_GAP counted.
+//
+// Responses also go to every observer's onDnsResponse and into the name cache. A response
+// that matches no query (normal when a capture starts mid-way) only counts in `stats`.
+
+import dnsPacket from 'dns-packet';
+import type { AnomalySink } from '../errors.js';
+import type { Packet } from '../decode/packet.js';
+import { canonicalIp } from '../decode/addr.js';
+import type {
+  DnsAnswerRecord, DnsOutcome, DnsQuestion, DnsResponseEvent, DnsTransaction, FlowObserver, FlowRecord,
+  FlowTimeouts, IcmpErrorRef,
+} from './types.js';
+import type { NameCache } from './names.js';
+import { normalizeName } from './names.js';
+
+export const DNS_MAX_PENDING = 50;
+const MAX_QUERY_FRAMES = 16;
+const DNSCRYPT_MIN_QUERY = 256;
+/** 'r6fnvWj8': first 8 bytes of every DNSCrypt response */
+const DNSCRYPT_RESOLVER_MAGIC = Buffer.from('r6fnvWj8', 'latin1');
+const ERROR_RCODES = new Set(['SERVFAIL', 'REFUSED', 'NOTIMP', 'FORMERR']);
+const UMBRELLA_EDNS_CODES = new Set([0x6942, 4]);
+
+export interface DnsServiceOptions {
+  timeouts: FlowTimeouts;
+  anomalies: AnomalySink;
+  names: NameCache;
+  observers: readonly FlowObserver[];
+  maxPending?: number;
+}
+
+export interface DnsStats {
+  /** distinct queries (transactions started) */
+  queries: number;
+  retransmits: number;
+  responses: number;
+  /** responses that matched no waiting query */
+  unsolicited: number;
+  malformed: number;
+  encryptedQueries: number;
+  encryptedResponses: number;
+  truncated: number;
+  byOutcome: Record<DnsOutcome, number>;
+}
+
+interface Pending {
+  tx: DnsTransaction;
+  /** direction the query was sent in (0 = from the flow's originator) */
+  dir: 0 | 1;
+  /** first two payload bytes as sent (the DNS id; for encrypted queries part of the magic) */
+  wireId: number;
+}
+
+/** In-order reassembly of length-prefixed DNS messages of one TCP direction. */
+class TcpDnsDir {
+  nextSeq = 0;
+  started = false;
+  dead = false;
+  /** current message: length-prefix bytes and body */
+  hdr = Buffer.alloc(2);
+  hdrHave = 0;
+  msg: Buffer | null = null;
+  msgLen = 0;
+  msgHave = 0;
+  /** the current message includes bytes the capture did not hold (snap length) */
+  tainted = false;
+  /** when tainted: how many of its first bytes were captured */
+  known = 0;
+}
+
+/** Per-flow DNS state, owned by the flow (the table keeps it beside the flow). */
+export class DnsFlowState {
+  readonly pending: Pending[] = [];
+  readonly tcp: [TcpDnsDir | null, TcpDnsDir | null] = [null, null];
+  constructor(readonly transport: 'udp' | 'tcp', readonly serverDir: 0 | 1) {}
+}
+
+/** Where a message came from: enough of the packet to build transactions and events. */
+interface MsgCtx {
+  flow: FlowRecord;
+  dir: 0 | 1;
+  frameNo: number;
+  tsSec: number;
+  tsNsec: number;
+  ms: number;
+}
+
+type Header = { id: number; qr: boolean; rcode: number };
+
+export class DnsService {
+  readonly stats: DnsStats = {
+    queries: 0, retransmits: 0, responses: 0, unsolicited: 0, malformed: 0, encryptedQueries: 0,
+    encryptedResponses: 0, truncated: 0,
+    byOutcome: { answered: 0, late: 0, unanswered: 0, pending: 0, rejected: 0, error: 0 },
+  };
+  private readonly maxPending: number;
+  private readonly txObservers: FlowObserver[];
+  private readonly respObservers: FlowObserver[];
+
+  constructor(private readonly opts: DnsServiceOptions) {
+    this.maxPending = Math.max(1, opts.maxPending ?? DNS_MAX_PENDING);
+    this.txObservers = opts.observers.filter((o) => typeof o.onDnsTransaction === 'function');
+    this.respObservers = opts.observers.filter((o) => typeof o.onDnsResponse === 'function');
+  }
+
+  newFlowState(transport: 'udp' | 'tcp', serverDir: 0 | 1): DnsFlowState {
+    return new DnsFlowState(transport, serverDir);
+  }
+
+  /**
+   * One UDP datagram or TCP segment of a DNS flow (payload [payloadOff, payloadEnd) of
+   * `pkt`, valid only during the call). `dir` 0 = sent by the flow's originator.
+   */
+  onPayload(st: DnsFlowState, flow: FlowRecord, pkt: Packet, dir: 0 | 1, ms: number): void {
+    const ctx: MsgCtx = { flow, dir, frameNo: pkt.frameNo, tsSec: pkt.tsSec, tsNsec: pkt.tsNsec, ms };
+    if (st.transport === 'udp') {
+      const claimed = pkt.payloadLen;
+      if (claimed <= 0) return;
+      const view = pkt.data.subarray(pkt.payloadOff, pkt.payloadEnd);
+      this.onMessage(st, ctx, view, view.length < claimed);
+    } else {
+      this.onTcpSegment(st, ctx, pkt);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // TCP reassembly
+
+  private onTcpSegment(st: DnsFlowState, ctx: MsgCtx, pkt: Packet): void {
+    const claimed = pkt.payloadLen;
+    if (claimed <= 0) return;
+    let d = st.tcp[ctx.dir];
+    if (d === null) { d = new TcpDnsDir(); st.tcp[ctx.dir] = d; }
+    if (d.dead) return;
+    const seq = pkt.seq >>> 0;
+    if (!d.started) { d.started = true; d.nextSeq = seq; }
+    const delta = (seq - d.nextSeq) | 0;
+    if (delta > 0) {
+      d.dead = true;
+      d.msg = null;
+      this.opts.anomalies.add('dns', 'TCP_GAP', ctx.frameNo,
+        'DNS over TCP: a segment is missing (or out of order); later messages of this direction are not decoded');
+      return;
+    }
+    const skip = -delta;
+    if (skip >= claimed) return;                    // retransmission
+    d.nextSeq = (seq + claimed) >>> 0;
+    const data = pkt.data;
+    const capEnd = pkt.payloadEnd;
+    // walk the new bytes [pos, pos + n); bytes at or past capEnd were not captured
+    let pos = pkt.payloadOff + skip;
+    const end = pkt.payloadOff + claimed;
+    while (pos < end) {
+      if (d.msg === null) {
+        // length prefix
+        if (pos >= capEnd) {
+          // prefix not captured: its value is unknown, the stream cannot be followed
+          d.dead = true;
+          return;
+        }
+        d.hdr[d.hdrHave++] = data[pos++];
+        if (d.hdrHave < 2) continue;
+        d.hdrHave = 0;
+        d.msgLen = d.hdr.readUInt16BE(0);
+        d.msgHave = 0;
+        d.tainted = false;
+        if (d.msgLen === 0) continue;
+        // fast path: the whole message is captured inside this segment
+        if (end - pos >= d.msgLen && capEnd - pos >= d.msgLen) {
+          this.onMessage(st, ctx, data.subarray(pos, pos + d.msgLen), false);
+          pos += d.msgLen;
+          continue;
+        }
+        d.msg = Buffer.allocUnsafe(d.msgLen);
+      }
+      const n = Math.min(end - pos, d.msgLen - d.msgHave);
+      const capN = Math.max(0, Math.min(n, capEnd - pos));
+      if (capN > 0) d.msg.set(data.subarray(pos, pos + capN), d.msgHave);
+      if (capN < n && !d.tainted) { d.tainted = true; d.known = d.msgHave + capN; }
+      d.msgHave += n;
+      pos += n;
+      if (d.msgHave === d.msgLen) {
+        const m = d.msg;
+        d.msg = null;
+        this.onMessage(st, ctx, m, d.tainted, d.tainted ? d.known : undefined);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Messages
+
+  /**
+   * One whole DNS message (`truncated`: the capture holds only the first `buf.length` bytes of
+   * it, or for TCP a prefix given by `known`).
+   */
+  private onMessage(st: DnsFlowState, ctx: MsgCtx, buf: Buffer, truncated: boolean, known?: number): void {
+    if (truncated) {
+      const head = known === undefined ? buf : buf.subarray(0, known);
+      this.stats.truncated++;
+      const h: Header = {
+        id: head.length >= 2 ? head.readUInt16BE(0) : -1,
+        qr: head.length >= 3 ? (head[2] & 0x80) !== 0 : ctx.dir === st.serverDir,
+        rcode: head.length >= 4 ? head[3] & 0x0f : -1,
+      };
+      if (!h.qr) this.onQuery(st, ctx, h.id, head.length >= 2 ? h.id : -1, null, false, false, true);
+      else this.onResponse(st, ctx, h.id, h.rcode >= 0 ? rcodeName(h.rcode) : null, null, [], false, true);
+      return;
+    }
+    const fromServer = ctx.dir === st.serverDir;
+    if (fromServer && buf.length >= 8 && buf.subarray(0, 8).equals(DNSCRYPT_RESOLVER_MAGIC)) {
+      this.stats.encryptedResponses++;
+      this.onEncryptedResponse(st, ctx);
+      return;
+    }
+    let msg: dnsPacket.DecodedPacket;
+    try {
+      msg = dnsPacket.decode(buf);
+    } catch (e) {
+      if (!fromServer && buf.length >= DNSCRYPT_MIN_QUERY) {
+        this.stats.encryptedQueries++;
+        this.onQuery(st, ctx, -1, buf.readUInt16BE(0), null, false, true, false);
+        return;
+      }
+      this.stats.malformed++;
+      this.opts.anomalies.add('dns', 'MALFORMED', ctx.frameNo,
+        `DNS message does not decode: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    const id = msg.id ?? 0;
+    const q0 = msg.questions && msg.questions.length > 0 ? msg.questions[0] : undefined;
+    const question: DnsQuestion | null = q0 ? {
+      name: normalizeName(String(q0.name)), type: String(q0.type), class: String(q0.class ?? 'IN'),
+    } : null;
+    if (!msg.flag_qr) {
+      this.onQuery(st, ctx, id, id, question, hasUmbrellaEdns(msg), false, false);
+    } else {
+      const rcode = String((msg as { rcode?: string }).rcode ?? 'NOERROR');
+      const answers: DnsAnswerRecord[] = [];
+      if (msg.answers) for (const a of msg.answers) answers.push(toAnswerRecord(a));
+      this.onResponse(st, ctx, id, rcode, question, answers, false, false);
+    }
+  }
+
+  private onQuery(
+    st: DnsFlowState, ctx: MsgCtx, id: number, wireId: number, question: DnsQuestion | null,
+    umbrellaEdns: boolean, encrypted: boolean, truncated: boolean,
+  ): void {
+    // a retransmission: same direction, id and question, still waiting
+    if (!encrypted && id >= 0) {
+      for (const p of st.pending) {
+        if (p.dir !== ctx.dir || p.tx.id !== id || p.tx.encrypted) continue;
+        if (!sameQuestion(p.tx.question, question)) continue;
+        const tx = p.tx;
+        tx.retransmits++;
+        this.stats.retransmits++;
+        if (tx.queryFrames.length < MAX_QUERY_FRAMES) tx.queryFrames.push(ctx.frameNo);
+        tx.lastQueryTsSec = ctx.tsSec;
+        tx.lastQueryTsNsec = ctx.tsNsec;
+        if (umbrellaEdns) tx.umbrellaEdns = true;
+        if (tx.question === null && question !== null) { tx.question = question; tx.truncated = false; }
+        return;
+      }
+    }
+    const f = ctx.flow;
+    const clientIsOrig = ctx.dir === 0;
+    const tx: DnsTransaction = {
+      flow: f,
+      transport: st.transport,
+      client: clientIsOrig ? f.id.orig_h : f.id.resp_h,
+      clientPort: clientIsOrig ? f.id.orig_p : f.id.resp_p,
+      server: clientIsOrig ? f.id.resp_h : f.id.orig_h,
+      serverPort: clientIsOrig ? f.id.resp_p : f.id.orig_p,
+      id,
+      question,
+      queryFrames: [ctx.frameNo],
+      retransmits: 0,
+      firstQueryMs: ctx.ms,
+      firstQueryTsSec: ctx.tsSec,
+      firstQueryTsNsec: ctx.tsNsec,
+      lastQueryTsSec: ctx.tsSec,
+      lastQueryTsNsec: ctx.tsNsec,
+      outcome: 'pending',
+      responseFrame: -1,
+      rttMs: -1,
+      rcode: null,
+      answers: [],
+      encrypted,
+      truncated,
+      icmp: null,
+      tcpReset: false,
+      umbrellaEdns,
+    };
+    this.stats.queries++;
+    st.pending.push({ tx, dir: ctx.dir, wireId });
+    if (st.pending.length > this.maxPending) {
+      const oldest = st.pending.shift() as Pending;
+      this.opts.anomalies.add('dns', 'PENDING_OVERFLOW', ctx.frameNo,
+        `more than ${this.maxPending} DNS queries waiting on one flow: the oldest was judged early`);
+      this.judgeWaiting(oldest.tx, ctx.ms);
+    }
+  }
+
+  private onResponse(
+    st: DnsFlowState, ctx: MsgCtx, id: number, rcode: string | null, question: DnsQuestion | null,
+    answers: DnsAnswerRecord[], encrypted: boolean, truncated: boolean,
+  ): void {
+    this.stats.responses++;
+    const f = ctx.flow;
+    // the name cache first, so observers of the transaction see what the answer taught
+    if (answers.length > 0) this.opts.names.learn(ctx.frameNo, answers);
+    if (this.respObservers.length > 0 && !encrypted) {
+      const serverIsOrig = ctx.dir === 0;
+      const ev: DnsResponseEvent = {
+        flow: f, frameNo: ctx.frameNo, tsMs: ctx.ms,
+        server: serverIsOrig ? f.id.orig_h : f.id.resp_h,
+        client: serverIsOrig ? f.id.resp_h : f.id.orig_h,
+        id, rcode: rcode ?? 'UNKNOWN', question, answers,
+      };
+      for (const o of this.respObservers) o.onDnsResponse!(ev);
+    }
+    let hit = -1;
+    const want = ctx.dir === 0 ? 1 : 0;
+    for (let i = 0; i < st.pending.length; i++) {
+      const p = st.pending[i];
+      if (p.dir !== want || p.tx.encrypted !== encrypted) continue;
+      if (!encrypted) {
+        if (p.tx.id !== id) continue;
+        if (p.tx.question !== null && question !== null && !sameQuestion(p.tx.question, question)) continue;
+      }
+      hit = i;
+      break;
+    }
+    if (hit < 0) { this.stats.unsolicited++; return; }
+    const tx = st.pending[hit].tx;
+    st.pending.splice(hit, 1);
+    tx.responseFrame = ctx.frameNo;
+    tx.rttMs = ctx.ms - tx.firstQueryMs;
+    tx.rcode = rcode;
+    tx.answers = answers;
+    if (truncated && tx.question === null) tx.truncated = true;
+    let outcome: DnsOutcome;
+    if (rcode !== null && ERROR_RCODES.has(rcode)) outcome = 'error';
+    else outcome = tx.rttMs <= this.opts.timeouts.dnsAnswerMs ? 'answered' : 'late';
+    this.deliver(tx, outcome);
+  }
+
+  private onEncryptedResponse(st: DnsFlowState, ctx: MsgCtx): void {
+    this.onResponse(st, ctx, -1, null, null, [], true, false);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Rejections and the end of a flow
+
+  /**
+   * An ICMP/ICMPv6 error quoting a packet of this flow. Destination-unreachable errors reject
+   * the waiting query they quote: matched by the quoted DNS id (the first two payload bytes);
+   * when the quote is too short to hold them, the oldest query waiting in that direction.
+   */
+  onIcmpError(st: DnsFlowState, flow: FlowRecord, ref: IcmpErrorRef, dir: 0 | 1): void {
+    if (!isUnreachable(ref)) return;
+    let hit = -1;
+    for (let i = 0; i < st.pending.length; i++) {
+      const p = st.pending[i];
+      if (p.dir !== dir || p.tx.firstQueryMs > ref.tsMs) continue;
+      if (ref.quoted.dnsId >= 0 && p.wireId !== ref.quoted.dnsId) continue;
+      hit = i;
+      break;
+    }
+    if (hit < 0) return;
+    const tx = st.pending[hit].tx;
+    void flow;
+    st.pending.splice(hit, 1);
+    tx.icmp = ref;
+    this.deliver(tx, 'rejected');
+  }
+
+  /** A TCP reset sent by the server side: every query still waiting on the flow was refused. */
+  onTcpReset(st: DnsFlowState, fromDir: 0 | 1): void {
+    if (fromDir !== st.serverDir) return;
+    const rest: Pending[] = [];
+    for (const p of st.pending) {
+      if (p.dir === fromDir) { rest.push(p); continue; }
+      p.tx.tcpReset = true;
+      this.deliver(p.tx, 'rejected');
+    }
+    st.pending.length = 0;
+    for (const p of rest) st.pending.push(p);
+  }
+
+  /** The flow ends at `nowMs`: judge every waiting query (nothing is lost). */
+  finalize(st: DnsFlowState, nowMs: number): void {
+    const list = st.pending.splice(0, st.pending.length);
+    for (const p of list) this.judgeWaiting(p.tx, nowMs);
+    st.tcp[0] = null;
+    st.tcp[1] = null;
+  }
+
+  private judgeWaiting(tx: DnsTransaction, nowMs: number): void {
+    this.deliver(tx, nowMs - tx.firstQueryMs > this.opts.timeouts.dnsAnswerMs ? 'unanswered' : 'pending');
+  }
+
+  private deliver(tx: DnsTransaction, outcome: DnsOutcome): void {
+    tx.outcome = outcome;
+    this.stats.byOutcome[outcome]++;
+    for (const o of this.txObservers) o.onDnsTransaction!(tx);
+  }
+}
+
+// -----------------------------------------------------------------------------------------
+// helpers
+
+function rcodeName(n: number): string {
+  switch (n) {
+    case 0: return 'NOERROR';
+    case 1: return 'FORMERR';
+    case 2: return 'SERVFAIL';
+    case 3: return 'NXDOMAIN';
+    case 4: return 'NOTIMP';
+    case 5: return 'REFUSED';
+    default: return 'RCODE_' + n;
+  }
+}
+
+function sameQuestion(a: DnsQuestion | null, b: DnsQuestion | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.name === b.name && a.type === b.type;
+}
+
+function isUnreachable(ref: IcmpErrorRef): boolean {
+  if (ref.ipVersion === 4) return ref.type === 3 && ref.code !== 4;   // code 4: fragmentation needed (PMTU)
+  return ref.type === 1;
+}
+
+function hasUmbrellaEdns(msg: dnsPacket.DecodedPacket): boolean {
+  const add = msg.additionals;
+  if (!add) return false;
+  for (const a of add) {
+    if (a.type !== 'OPT') continue;
+    const opts = (a as { options?: { code: number }[] }).options;
+    if (opts) for (const o of opts) if (UMBRELLA_EDNS_CODES.has(o.code)) return true;
+  }
+  return false;
+}
+
+function toAnswerRecord(a: dnsPacket.Answer): DnsAnswerRecord {
+  const type = String(a.type);
+  const rec: DnsAnswerRecord = {
+    name: normalizeName(String(a.name)), type, ttl: (a as { ttl?: number }).ttl ?? 0, data: '',
+  };
+  const data = (a as { data?: unknown }).data;
+  switch (type) {
+    case 'A': case 'AAAA':
+      if (typeof data === 'string') rec.data = canonicalIp(data) ?? data;
+      break;
+    case 'CNAME': case 'NS': case 'PTR': case 'DNAME':
+      if (typeof data === 'string') rec.data = normalizeName(data);
+      break;
+    case 'TXT': {
+      const parts = Array.isArray(data) ? data : [data];
+      rec.data = parts.map((p) => (Buffer.isBuffer(p) ? p.toString('utf8') : String(p ?? ''))).join(' ');
+      break;
+    }
+    default:
+      break;
+  }
+  return rec;
+}
