@@ -369,7 +369,8 @@ function fmtMs(ms: number): string {
   if (ms >= 10000) return (ms / 1000).toFixed(1) + ' s';
   if (ms >= 1000) return (ms / 1000).toFixed(2) + ' s';
   if (ms >= 10) return ms.toFixed(0) + ' ms';
-  return ms.toFixed(1) + ' ms';
+  if (ms >= 1) return ms.toFixed(1) + ' ms';
+  return Math.round(ms * 1000) + ' µs';
 }
 
 function plural(n: number, one: string, many = one + 's'): string {
@@ -809,6 +810,8 @@ export class WebProtectionCheck implements Check {
       signals.push({ kind: 'ttl-differs', port: t.port, frame: rstFrame, value: `RST TTL ${rstTtl} (${plural(rstHops, 'hop')}) vs ${obs.ttl} (${plural(pathHops, 'hop')}) from ${obs.from} in frame ${obs.frame}` });
     }
     const fast = obs.rttMs >= 0 && delayMs >= 0 && delayMs < obs.rttMs / 2 && obs.rttMs - delayMs >= 2;
+    // live captures stamp packets on arrival: a delay difference alone is then no proof
+    const timingTrusted = (this.ctx as CheckContext & { timing?: string }).timing !== 'arrival';
     if (fast) {
       signals.push({ kind: 'rtt-differs', port: t.port, frame: rstFrame, value: `RST after ${fmtMs(delayMs)} vs SYN-ACK after ${fmtMs(obs.rttMs)} from ${obs.from}` });
     }
@@ -817,7 +820,7 @@ export class WebProtectionCheck implements Check {
       return { source: 'middlebox', ...base, signals,
         sentence: `The reset came from a device ${near}, not from the gateway (${plural(pathHops, 'hop')} away, judged by packets from ${where}, e.g. frame ${obs.frame}).` };
     }
-    if (fast) {
+    if (fast && timingTrusted) {
       return { source: 'middlebox', ...base, signals,
         sentence: `The reset came after ${fmtMs(delayMs)}, much sooner than the gateway's ${fmtMs(obs.rttMs)} round trip (packets from ${where}), so a device on the way sent it, not the gateway.` };
     }
@@ -1018,7 +1021,8 @@ export class WebProtectionCheck implements Check {
       targets: ts.map((t) => this.targetJson(t)),
       names: names.map((n) => ({
         name: n.name, queries: n.queries, answered: n.answered, resolved: n.resolved, addresses: n.addresses,
-        rcodes: n.rcodes, outcomes: n.outcomes, firstFrame: n.firstFrame, resolvedFrame: n.resolvedFrame, failFrame: n.failFrame,
+        rcodes: n.rcodes, outcomes: n.outcomes, firstFrame: n.firstFrame,
+        resolvedFrame: n.resolved ? n.resolvedFrame : null, failFrame: n.resolved ? null : n.failFrame,
       })),
       learned: learned.map((l) => ({ address: l.address, name: l.name, frame: l.frame, chains: l.chains })),
       configured: this.opts.addresses,

@@ -356,7 +356,7 @@ test('reset from a firewall closer than the gateway: middlebox verdict with hop 
   assert.deepEqual(f.frames, [10, 11, 12, 13, 14, 15]);
   assert.deepEqual(f.clients, [{ ip: '10.0.0.5', count: 4, firstFrame: 10 }, { ip: '10.0.0.9', count: 2, firstFrame: 14 }]);
   assert.equal(f.wiresharkFilter, 'ip.addr == 18.135.112.200 && tcp.port == 443 && (tcp.flags.syn == 1 || tcp.flags.reset == 1)');
-  assert.match(f.message, /^3 connection attempts from 2 clients to the Secure Web Gateway 18\.135\.112\.200 on TCP\/443 \(resolved from .* in frame 4\) were refused: 3 attempts answered by a TCP reset after 0\.4 ms\./);
+  assert.match(f.message, /^3 connection attempts from 2 clients to the Secure Web Gateway 18\.135\.112\.200 on TCP\/443 \(resolved from .* in frame 4\) were refused: 3 attempts answered by a TCP reset after 400 µs\./);
   assert.match(f.message, /The reset came from a device on the client's own network segment \(0 router hops\), not from the gateway \(12 hops away, judged by packets from 18\.135\.112\.200 itself, e\.g\. frame 7\)\./);
   const rst = f.rst as Record<string, unknown>;
   assert.equal(rst.source, 'middlebox');
@@ -399,6 +399,18 @@ test('reset with the same hop count but far sooner than the path RTT: middlebox 
   });
   assert.equal(targets.find((t) => t.port === 443)!.rstSource, 'middlebox');
   assert.match(findings[0].message, /The reset came after 3\.0 ms, much sooner than the gateway's 80 ms round trip/);
+});
+
+test('live timing (stamped on arrival): a delay difference alone does not make a middlebox', () => {
+  const ctx = mkCtx();
+  (ctx as CheckContext & { timing?: string }).timing = 'arrival';
+  const { targets, findings } = run(ctx, (c) => {
+    c.onDnsResponse!(resp(4, SEED_ANSWERS));
+    c.onFlowEnd!(mkFlow({ server: SWG_IP, port: 80, syns: [[6, 0.5]], synAck: { frame: 7, t: 0.58, ttl: 52 }, respPkts: 3, state: 'SF' }));
+    c.onFlowEnd!(mkFlow({ server: SWG_IP, syns: [[10, 1]], rst: { frame: 11, t: 1.003, ttl: 52 }, state: 'REJ' }));
+  });
+  assert.equal(targets.find((t) => t.port === 443)!.rstSource, 'gateway');
+  assert.deepEqual(findings[0].signals!.map((s) => s.kind), ['rtt-differs'], 'still shown as a signal');
 });
 
 test('reset with nothing to compare: unknown', () => {
@@ -475,6 +487,8 @@ test('the SWG name did not resolve (NXDOMAIN): warn', () => {
   assert.equal(findings.length, 0);
   const names = result.names as Record<string, unknown>[];
   assert.equal(names[0].resolved, false);
+  assert.equal(names[0].failFrame, 4);
+  assert.equal(names[0].resolvedFrame, null);
   assert.deepEqual(names[0].rcodes, { NXDOMAIN: 1 });
 });
 
