@@ -81,6 +81,8 @@ export interface FlowTableOptions {
   /** first-bytes bounds (WANT_STREAMS): per direction and across all flows */
   streamBytesPerDir?: number;
   streamBudgetBytes?: number;
+  /** starting capacity in flows (default 1024, at most maxFlows); the arrays double as needed */
+  initialFlows?: number;
 }
 
 export interface FlowStats {
@@ -340,7 +342,7 @@ export class FlowTable {
     this.dns = new DnsService({ timeouts: t, anomalies: opts.anomalies, names: opts.names, observers: this.observers });
     this.streamBudget = new StreamBudget(opts.streamBudgetBytes, opts.anomalies);
     this.streamPerDir = opts.streamBytesPerDir ?? 64 * 1024;
-    this.resize(Math.min(this.maxFlows, 1024));
+    this.resize(Math.max(1, Math.min(this.maxFlows, opts.initialFlows ?? 1024)));
   }
 
   // =======================================================================================
