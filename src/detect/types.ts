@@ -75,6 +75,12 @@ export interface CheckContext {
   isoTime(tsSec: number, tsNsec: number): string;
   /** live mode: called when a finding is established before the end of input */
   emitEarly?(f: Finding): void;
+  /**
+   * How packet times were taken: 'capture' (the file's timestamps, default) or 'arrival'
+   * (live: stamped on arrival at this host, so small delays are not trustworthy). Checks use
+   * timing differences only as supporting evidence when 'arrival'.
+   */
+  timing?: 'capture' | 'arrival';
 }
 
 /** A check is a flow observer that produces a result and findings when input ends. */

@@ -80,3 +80,50 @@ export function certificateBody(ders: Buffer[]): Buffer {
   const entries = Buffer.concat(ders.map((d) => Buffer.concat([u24(d.length), d])));
   return Buffer.concat([u24(entries.length), entries]);
 }
+
+// A transparent proxy's minted certificate for the same name, issued by its own CA
+// ("Cisco WSA Lab CA", O=Lab, OU=Web Security), as a WSA decrypting HTTPS presents it.
+export const WSA_LEAF_PEM = `-----BEGIN CERTIFICATE-----
+MIIB1zCCAX2gAwIBAgIUBUV/LPUiShUDUHQN/e7/eDio+w0wCgYIKoZIzj0EAwIw
+QDEMMAoGA1UECgwDTGFiMRUwEwYDVQQLDAxXZWIgU2VjdXJpdHkxGTAXBgNVBAMM
+EENpc2NvIFdTQSBMYWIgQ0EwIBcNMjYxMTIxMTQ0MjUwWhgPMjEyNjEwMjgxNDQy
+NTBaMB4xHDAaBgNVBAMME2Vndy5nb3RvbWVldGluZy5jb20wWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAATCYsFKT7N9VWlN7XK16vuTAiujQy3hXgaiEeW7XqyZVnH5
+ZiG9fbGLoYPkasAHjulq4GgijW2JwIMWYsw0PO9ao3UwczAxBgNVHREEKjAoghNl
+Z3cuZ290b21lZXRpbmcuY29tghEqLmdvdG9tZWV0aW5nLmNvbTAdBgNVHQ4EFgQU
+lmCAEvAkyG09FeZSm/FUigVYyXYwHwYDVR0jBBgwFoAUPo+BRYgsGF5Lh8FZWg+N
+wZCM8O4wCgYIKoZIzj0EAwIDSAAwRQIgD7qRY2ixNjRuJpID9BkuicAMtw1Smq4y
+qMJ4m+eSQAUCIQCCsZzLvj+YfFXbNoGtlkvWxfuPfiYl1b6g4DNXyDiDIw==
+-----END CERTIFICATE-----
+`;
+
+export const WSA_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIB1zCCAX2gAwIBAgIUZnydXeyA31yNVWewV3FiLHeycjYwCgYIKoZIzj0EAwIw
+QDEMMAoGA1UECgwDTGFiMRUwEwYDVQQLDAxXZWIgU2VjdXJpdHkxGTAXBgNVBAMM
+EENpc2NvIFdTQSBMYWIgQ0EwIBcNMjYxMTIxMTQ0MjUwWhgPMjEyNjEwMjgxNDQy
+NTBaMEAxDDAKBgNVBAoMA0xhYjEVMBMGA1UECwwMV2ViIFNlY3VyaXR5MRkwFwYD
+VQQDDBBDaXNjbyBXU0EgTGFiIENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
+8NTmPRaTQiCDPCHoWHt1/ZDVedpScEK4Vl/TuT7qYaLz1HxAU0LVtD4f7hRgejPQ
+YJtoW7qzV62zlXkbKgTdAKNTMFEwHQYDVR0OBBYEFD6PgUWILBheS4fBWVoPjcGQ
+jPDuMB8GA1UdIwQYMBaAFD6PgUWILBheS4fBWVoPjcGQjPDuMA8GA1UdEwEB/wQF
+MAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgfMD+KHsjgWXAsgQVMt12X1hs2KdlED2E
+zEK7XkwhyqsCIQCy//n4mcjIu4OtTGKgGuSI4aRo5rZ+VTsaUyKVaup/MQ==
+-----END CERTIFICATE-----
+`;
+
+/** A TLS 1.2 server flight: ServerHello, Certificate(chain), ServerHelloDone, in one record. */
+export function serverFlight12(chain: Buffer[]): Buffer {
+  return record(22, Buffer.concat([
+    handshake(2, serverHelloBody()), handshake(11, certificateBody(chain)), handshake(14, Buffer.alloc(0)),
+  ]));
+}
+
+/** A minimal ClientHello record with a server_name extension. */
+export function clientHello(sni: string): Buffer {
+  const name = Buffer.from(sni, 'latin1');
+  const sniExt = Buffer.concat([u16(0), u16(name.length + 5), u16(name.length + 3), Buffer.from([0]), u16(name.length), name]);
+  const exts = Buffer.concat([sniExt]);
+  const body = Buffer.concat([u16(0x0303), Buffer.alloc(32, 0x11), Buffer.from([0]), u16(2), u16(0xc02f),
+    Buffer.from([1, 0]), u16(exts.length), exts]);
+  return record(22, handshake(1, body), 0x0301);
+}
