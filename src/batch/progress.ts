@@ -59,7 +59,7 @@ export class Progress {
 
   /** the bar's text (exposed for tests) */
   line(now = Date.now()): string {
-    const width = Math.max(40, (this.out.columns ?? 80) - 1);
+    const width = Math.max(40, (this.out.columns || 80) - 1);
     const elapsed = Math.max(0.001, (now - this.started) / 1000);
     const rate = this.bytesDone / elapsed;
     const frac = this.bytesFound > 0 ? this.bytesDone / this.bytesFound : this.filesFound > 0 ? this.filesDone / this.filesFound : 0;

@@ -42,6 +42,9 @@ export interface FailedFile {
   message: string;
 }
 
+/** files discovery may run ahead of the workers (bounds the main thread's memory) */
+export const LOOKAHEAD = 100_000;
+
 export type BatchFormat = 'table' | 'json' | 'ndjson';
 
 export interface BatchRunOptions {
@@ -108,8 +111,9 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
       await o.stdout(out.line);
     } else if (o.format === 'json') {
       const body = out.line.endsWith('\n') ? out.line.slice(0, -1) : out.line;
-      await o.stdout((jsonFirst ? '' : ',\n') + body);
+      const text = (jsonFirst ? '' : ',\n') + body;
       jsonFirst = false;
+      await o.stdout(text);
     }
   };
 
@@ -121,21 +125,59 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
     return p.size === size && p.mtimeMs === mtimeMs;
   };
 
+  // Discovery runs ahead of the workers (so the progress bar knows the totals and its ETA,
+  // and reading directories overlaps analysis), at most LOOKAHEAD files ahead.
+  const queue: FileTask[] = [];
+  let qHead = 0;
+  let discovering = true;
+  let discoveryError: unknown = null;
+  let stopped = false;
+  let wakeConsumer: (() => void) | null = null;
+  let wakeProducer: (() => void) | null = null;
+  const wake = (w: (() => void) | null): null => { w?.(); return null; };
+
+  const produce = async (): Promise<void> => {
+    try {
+      for await (const d of discover(o.args, { shard: o.shard ?? null, withSkipped: o.verbose === true })) {
+        if (stopped) break;
+        if (d.kind === 'skip') {
+          progress.log(`wirecheck: skipped (${d.reason}): ${d.file}`);
+        } else if (d.kind === 'error') {
+          if (isDone(d.root, d.path, null, null, true)) { alreadyReported++; continue; }
+          discoveryErrors++;
+          await emit(o.errorOutput(failedFromDiscovery(d)), d.file);
+        } else {
+          if (isDone(d.root, d.path, d.size, d.mtimeMs, false)) { alreadyReported++; continue; }
+          progress.found(d.size);
+          queue.push({ file: d.file, root: d.root, path: d.path, size: d.size, mtimeMs: d.mtimeMs });
+          wakeConsumer = wake(wakeConsumer);
+          if (queue.length - qHead >= LOOKAHEAD) await new Promise<void>((r) => { wakeProducer = r; });
+        }
+      }
+    } catch (e) {
+      discoveryError = e;
+    } finally {
+      discovering = false;
+      progress.discoveryDone();
+      wakeConsumer = wake(wakeConsumer);
+    }
+  };
+
   async function* tasks(): AsyncGenerator<FileTask> {
-    for await (const d of discover(o.args, { shard: o.shard ?? null, withSkipped: o.verbose === true })) {
-      if (d.kind === 'skip') {
-        progress.log(`wirecheck: skipped (${d.reason}): ${d.file}`);
-      } else if (d.kind === 'error') {
-        if (isDone(d.root, d.path, null, null, true)) { alreadyReported++; continue; }
-        discoveryErrors++;
-        await emit(o.errorOutput(failedFromDiscovery(d)), d.file);
+    for (;;) {
+      if (qHead < queue.length) {
+        const t = queue[qHead];
+        queue[qHead++] = undefined as unknown as FileTask;
+        if (qHead > 4096 && qHead * 2 > queue.length) { queue.splice(0, qHead); qHead = 0; }
+        wakeProducer = wake(wakeProducer);
+        yield t;
+      } else if (discovering) {
+        await new Promise<void>((r) => { wakeConsumer = r; });
       } else {
-        if (isDone(d.root, d.path, d.size, d.mtimeMs, false)) { alreadyReported++; continue; }
-        progress.found(d.size);
-        yield { file: d.file, root: d.root, path: d.path, size: d.size, mtimeMs: d.mtimeMs };
+        if (discoveryError !== null) throw discoveryError;
+        return;
       }
     }
-    progress.discoveryDone();
   }
 
   const pool = new WorkerPool<FileTask, TaskOutput>({
@@ -148,6 +190,7 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
   });
 
   if (o.format === 'json') await o.stdout('[\n');
+  const producing = produce();
   try {
     await pool.run(tasks(), async (t, out) => {
       scanned++;
@@ -155,7 +198,10 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
       progress.done(t.size);
       await emit(out, t.file);
     });
+    await producing;
   } finally {
+    stopped = true;
+    wakeProducer = wake(wakeProducer);
     progress.finish();
     outFile?.close();
   }

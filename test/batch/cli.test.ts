@@ -64,6 +64,7 @@ test('a mixed folder: every capture once, the same report as analyze, bad files 
   for (const b of mixed.bad) assert.equal(by.get(b.path)!.error?.code, b.code, `${b.path} is reported as ${b.code}`);
   for (const c of mixed.captures) assert.equal(by.get(c)!.error, undefined, `${c} is read`);
   for (const t of mixed.truncated) assert.equal(by.get(t)!.input.truncated, true, `${t} is flagged truncated`);
+  assert.ok(reports.some((x) => x.findings.length > 0), 'the crafted problem captures produce findings');
   // bad files are named on stderr; skipped files too with --verbose
   for (const b of mixed.bad) assert.match(r.stderr, new RegExp(`wirecheck: .*: ${join(archive, b.path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
   for (const s of mixed.skipped) assert.ok(r.stderr.includes(`skipped (not a capture): ${join(archive, s)}`), s);

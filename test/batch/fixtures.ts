@@ -125,6 +125,10 @@ export function scenarioFrames(s: Scenario, t0: number, client = '10.0.0.5', ext
     out.push({ t: t + 0.22, data: tcpFrame('192.0.2.80', 443, client, 52000, sv + 1, c + 7, FIN | ACK) });
     out.push({ t: t + 0.23, data: tcpFrame(client, 52000, '192.0.2.80', 443, c + 7, sv + 2, ACK) });
   }
+  // a last answered lookup, later than every timeout above, so that the capture's own
+  // clock judges the probes (unanswered / unanswered SYNs) before it ends
+  out.push({ t, data: udpFrame(client, 40999, '10.0.0.1', 53, aQuery(0x1ff, 'last.example.com')) });
+  out.push({ t: t + 0.004, data: udpFrame('10.0.0.1', 53, client, 40999, aAnswer(0x1ff, 'last.example.com', '192.0.2.99')) });
   return out.sort((a, b) => a.t - b.t);
 }
 
