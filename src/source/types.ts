@@ -20,6 +20,12 @@ export interface Frame {
   capLen: number;
   origLen: number;
   ifIndex: number;        // pcapng interface index across the file (0 for pcap)
+  /**
+   * true when the record carries no timestamp (pcapng Simple Packet Block; tshark shows no
+   * frame.time for it). tsSec/tsNsec then repeat the previous frame's time (0 for the first),
+   * so packet time never goes backwards. File readers always set it; other sources may omit it.
+   */
+  noTimestamp?: boolean;
 }
 
 /** Facts about the input that the report's `input` object shows. Filled in as reading goes. */
@@ -39,11 +45,17 @@ export interface CaptureInfo {
   sections: number;
   /** pcapng: interfaces described (across all sections). */
   interfaces: number;
+  /**
+   * pcapng: records Wireshark numbers as frames that are not packets (custom blocks, systemd
+   * journal entries, sysdig events). They take a frame number, so frame numbers match
+   * Wireshark's, but are not handed on.
+   */
+  otherRecords?: number;
 }
 
 export function emptyCaptureInfo(): CaptureInfo {
   return { format: null, compression: null, linkTypes: [], tsDigits: 6, snaplen: null,
-    truncated: false, byteOrder: null, sections: 0, interfaces: 0 };
+    truncated: false, byteOrder: null, sections: 0, interfaces: 0, otherRecords: 0 };
 }
 
 /**
