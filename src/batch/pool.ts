@@ -131,6 +131,12 @@ export class WorkerPool<T, R> {
   readonly stats: PoolStats = { workersStarted: 0, workersLost: 0, tasks: 0, slots: [] };
   private readonly slots: Slot<T, R>[] = [];
   private nextId = 1;
+  private stopping = false;
+
+  /** Finish the tasks in progress, start no more (e.g. on Ctrl-C); run() then resolves. */
+  stop(): void {
+    this.stopping = true;
+  }
 
   constructor(readonly options: PoolOptions<T, R>) {
     if (!(options.size >= 1)) throw new RangeError('WorkerPool: size must be at least 1');
@@ -153,9 +159,9 @@ export class WorkerPool<T, R> {
     let failure: unknown = null;
     const loop = async (slot: Slot<T, R>): Promise<void> => {
       for (;;) {
-        if (failure !== null) return;
+        if (failure !== null || this.stopping) return;
         const n = await pull();
-        if (n.done) return;
+        if (n.done || this.stopping) return;
         const r = await slot.exec(this.nextId++, n.value);
         this.stats.tasks++;
         await onResult(n.value, r);

@@ -68,6 +68,12 @@ export interface BatchRunOptions {
   maxOldGenerationSizeMb?: number;
   /** worker host module override (tests) */
   workerUrl?: URL;
+  /**
+   * Handle Ctrl-C: the first SIGINT lets the files in progress finish (their reports are
+   * written), starts no more and ends the run with `interrupted` set; a second one ends the
+   * process at once.
+   */
+  handleSigint?: boolean;
 }
 
 export interface BatchRunResult {
@@ -82,6 +88,8 @@ export interface BatchRunResult {
   elapsedMs: number;
   previous: PreviousRun | null;
   pool: PoolStats;
+  /** stopped early by SIGINT: some files were not scanned */
+  interrupted: boolean;
 }
 
 /** The error report of a discovery problem. */
@@ -189,6 +197,23 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
     onFailure: (t, message) => o.errorOutput({ ...t, code: 'INTERNAL', message }),
   });
 
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) {
+      // second Ctrl-C: quit now, the default way
+      process.removeListener('SIGINT', onSigint);
+      progress.finish();
+      process.kill(process.pid, 'SIGINT');
+      return;
+    }
+    interrupted = true;
+    stopped = true;
+    pool.stop();
+    wakeProducer = wake(wakeProducer);
+    progress.log(`wirecheck: interrupted: finishing the files in progress (Ctrl-C again to quit now)${o.out ? `; run the same command with --resume to scan the rest` : ''}`);
+  };
+  if (o.handleSigint) process.on('SIGINT', onSigint);
+
   if (o.format === 'json') await o.stdout('[\n');
   const producing = produce();
   try {
@@ -200,6 +225,7 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
     });
     await producing;
   } finally {
+    if (o.handleSigint) process.removeListener('SIGINT', onSigint);
     stopped = true;
     wakeProducer = wake(wakeProducer);
     progress.finish();
@@ -214,7 +240,7 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
       `${alreadyReported ? `, ${alreadyReported} already reported` : ''}${discoveryErrors ? `, ${discoveryErrors} could not be opened` : ''}` +
       `${pool.stats.workersLost ? `, ${pool.stats.workersLost} workers crashed and were replaced` : ''}`);
   }
-  return { summary: s, scanned, alreadyReported, discoveryErrors, bytes, elapsedMs, previous, pool: pool.stats };
+  return { summary: s, scanned, alreadyReported, discoveryErrors, bytes, elapsedMs, previous, pool: pool.stats, interrupted };
 }
 
 /** root + POSIX path as a path to show (for messages). */

@@ -104,6 +104,7 @@ async function batchCommand(inputs: string[], o: BatchOptionValues): Promise<voi
     stderr: process.stderr,
     progress: o.progress === false ? false : undefined,
     maxOldGenerationSizeMb: WORKER_HEAP_LIMIT_MB,
+    handleSigint: true,
   });
   if (o.stats) {
     const ru = process.resourceUsage();
@@ -118,7 +119,8 @@ async function batchCommand(inputs: string[], o: BatchOptionValues): Promise<voi
       workers: res.pool.slots.map((s) => ({ files: s.tasks, peakHeapKiB: Math.round(s.peakHeap / 1024) })),
     })}\n`);
   }
-  process.exitCode = res.summary.exitCode;
+  // interrupted: the summary covers what was scanned; 130 as for any run stopped by Ctrl-C
+  process.exitCode = res.interrupted ? 130 : res.summary.exitCode;
 }
 
 /** Read NDJSON report files into a summary. Lines that are not reports are counted. */

@@ -174,6 +174,28 @@ test('resume: a batch killed (SIGKILL) halfway is finished by the same command; 
   assert.equal(fourth.stdout, fresh.stdout);
 });
 
+test('Ctrl-C: the files in progress finish, no more start, exit 130; --resume finishes', async () => {
+  const out = join(dir, 'sigint.ndjson');
+  const child = spawn(process.execPath, [cliMain, 'batch', many, '--jobs', '1', '--out', out],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+  let stderr = '', stdout = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const closed = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline && !(existsSync(out) && readFileSync(out, 'utf8').includes('\n'))) await sleep(5);
+  child.kill('SIGINT');
+  const code = await closed;
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /interrupted: finishing the files in progress .*--resume/);
+  const done = linesOf(out);
+  assert.ok(done.length > 0 && done.length < manyFiles.length, `${done.length} of ${manyFiles.length}`);
+  assert.match(stdout, new RegExp(`files scanned\\s+│ ${done.length} `), 'the summary covers what was scanned');
+  const rest = await runCli(['batch', many, '--out', out, '--resume']);
+  assert.ok(rest.code !== null && rest.code <= 2);
+  assert.deepEqual(linesOf(out).map((x) => x.input.path).sort(), manyFiles);
+});
+
 test('usage errors: one line, exit 2', async () => {
   for (const [args, re] of [
     [['batch', archive, '--resume'], /--resume needs --out/],
