@@ -148,13 +148,6 @@ export class FragmentReassembler {
       return this.drop(d);
     }
     if (len === 0 && f.more) return null;     // an empty middle piece adds nothing
-    if (!f.more) {
-      if (d.total >= 0 && d.total !== end) return this.inconsistent(d, frameNo, end);
-      for (let i = 0; i < d.pieces.length; i++) if (d.pieces[i].end > end) return this.inconsistent(d, frameNo, end);
-      d.total = end;
-    } else if (d.total >= 0 && end > d.total) {
-      return this.inconsistent(d, frameNo, end);
-    }
 
     // find the insertion point and check for overlaps
     const ps = d.pieces;
@@ -169,6 +162,13 @@ export class FragmentReassembler {
     if ((prev !== null && prev.end > start) || (next !== null && next.start < end)) {
       this.anomalies.add('fragment', 'OVERLAP', frameNo, `fragment [${start}, ${end}) overlaps another of the same datagram; datagram dropped`);
       return this.drop(d);
+    }
+    if (!f.more) {
+      if (d.total >= 0 && d.total !== end) return this.inconsistent(d, frameNo, end);
+      for (let k = 0; k < ps.length; k++) if (ps[k].end > end) return this.inconsistent(d, frameNo, end);
+      d.total = end;
+    } else if (d.total >= 0 && end > d.total) {
+      return this.inconsistent(d, frameNo, end);
     }
     if (ps.length >= MAX_FRAGMENTS) {
       this.anomalies.add('fragment', 'TOO_MANY_FRAGMENTS', frameNo, `more than ${MAX_FRAGMENTS} fragments for one datagram; dropped`);

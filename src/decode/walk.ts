@@ -260,7 +260,7 @@ export class FrameDecoder {
         const f = this.fragInfo;
         f.v6 = false; f.ipOff = off; f.headerLen = ip.headerLen; f.offset = ip.fragmentOffset;
         f.more = ip.moreFragments; f.protocol = proto; f.id = ip.id;
-        f.dataStart = l4Off; f.dataEnd = ipClaimedEnd < end ? ipClaimedEnd : end;
+        f.dataStart = l4Off; f.dataEnd = endSource === 'capture' || ipClaimedEnd < end ? ipClaimedEnd : end;
         const whole = this.frag.add(buf, f, frame.frameNo, frame.tsSec * 1000 + frame.tsNsec / 1e6);
         if (whole === null) { this.lastHeld = true; p.proto = proto; return null; }
         // the rebuilt datagram carries the first fragment's header (fragments.ts)
@@ -277,8 +277,9 @@ export class FrameDecoder {
       if (ip.claimedEnd > ip.payloadEnd) this.clipped('ipv6', ip.totalLen, ip.payloadEnd - off, buf, end, endSource, off);
       ipClaimedEnd = ip.claimedEnd;
       ipSource = 'ipv6.payloadLen';
-      const lim = ipClaimedEnd < end ? ipClaimedEnd : end;
-      const limSrc: LenSource = ipClaimedEnd <= end ? ipSource : endSource;
+      // what the headers claim (the decoders themselves stop at the captured bytes)
+      const lim = endSource === 'capture' || ipClaimedEnd < end ? ipClaimedEnd : end;
+      const limSrc: LenSource = endSource === 'capture' || ipClaimedEnd <= end ? ipSource : endSource;
       const chain = decodeIpv6ExtChain(buf, off + IPV6_HEADER_LEN, ip.nextHeader, lim, limSrc);
       if (isDecodeError(chain)) { this.stopAt(chain, off + IPV6_HEADER_LEN); return p; }
       proto = chain.protocol;
@@ -309,8 +310,10 @@ export class FrameDecoder {
     }
 
     // ---- transport --------------------------------------------------------------------
-    const tEnd = ipClaimedEnd < end ? ipClaimedEnd : end;          // claimed end of the segment
-    const tSrc: LenSource = ipClaimedEnd <= end ? ipSource : endSource;
+    // claimed end of the segment: the IP length, or a shorter enclosing claim (PPPoE length);
+    // the captured bytes are no claim (decoders stop at them and name 'capture')
+    const tEnd = endSource === 'capture' || ipClaimedEnd < end ? ipClaimedEnd : end;
+    const tSrc: LenSource = endSource === 'capture' || ipClaimedEnd <= end ? ipSource : endSource;
     const bufEnd = buf.length;
     const l4End = tEnd < bufEnd ? tEnd : bufEnd;
     p.proto = proto;

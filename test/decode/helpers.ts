@@ -1,0 +1,188 @@
+// Test helpers for the decoders: annotated hex, embedding at an offset, frames, and small
+// packet builders (lengths filled in, checksums right) for walker and property tests.
+
+import assert from 'node:assert/strict';
+import type { Frame } from '../../src/source/types.js';
+import type { DecodeError, LenSource } from '../../src/errors.js';
+
+/**
+ * Hex with annotations: `#` starts a comment that runs to the end of the line; an offset
+ * column like `0x0010:` (tcpdump -XX) is dropped; everything else must be hex digits and
+ * whitespace.
+ */
+export function hex(text: string): Buffer {
+  const digits = text
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').replace(/^\s*0x[0-9a-f]+:/i, ''))
+    .join('')
+    .replace(/\s+/g, '');
+  if (!/^([0-9a-f]{2})*$/i.test(digits)) throw new Error(`bad hex fixture: ${digits}`);
+  return Buffer.from(digits, 'hex');
+}
+
+export interface Embedded {
+  buf: Buffer;
+  off: number;
+  end: number;
+}
+
+/**
+ * `b` placed at offset `pre` inside a larger buffer (junk before and after). Decoders get
+ * `end` so the trailing junk is out of bounds, as it is for a header inside a frame.
+ */
+export function embed(b: Uint8Array, pre = 10, post = 7): Embedded {
+  const buf = Buffer.alloc(pre + b.length + post, 0xa5);
+  buf.set(b, pre);
+  return { buf, off: pre, end: pre + b.length };
+}
+
+/** Both placements every decoder test runs at: offset 0 (buffer = bytes) and offset 10 inside a larger buffer. */
+export function placements(b: Uint8Array): Array<{ name: string } & Embedded> {
+  return [
+    { name: 'offset 0', buf: Buffer.from(b), off: 0, end: b.length },
+    { name: 'offset 10', ...embed(b, 10, 7) },
+  ];
+}
+
+export function frame(data: Uint8Array, linkType = 1, opts: Partial<Frame> = {}): Frame {
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
+  return {
+    frameNo: 1, tsSec: 1_700_000_000, tsNsec: 0, linkType, data: buf,
+    capLen: buf.length, origLen: buf.length, ifIndex: 0, ...opts,
+  };
+}
+
+export function assertLen(e: unknown, layer: string, required: number, available: number, lenSource: LenSource, offset = 0): void {
+  assert.deepEqual(e, { code: 'LEN', layer, required, available, lenSource, offset });
+}
+
+export function assertContent(e: unknown, code: string, layer: string, field: string, value: number | string, offset: number): void {
+  assert.deepEqual(e, { code, layer, field, value, offset });
+}
+
+/** Throws unless `x` is not a DecodeError; returns it typed. */
+export function ok<T extends object>(x: T | DecodeError): T {
+  if (typeof (x as { code?: unknown }).code === 'string') {
+    throw new assert.AssertionError({ message: `expected a view, got ${JSON.stringify(x)}` });
+  }
+  return x as T;
+}
+
+// ---------------------------------------------------------------------------------------
+// Builders. Addresses are given as byte arrays or text.
+
+export function ip4(text: string): number[] {
+  return text.split('.').map(Number);
+}
+
+export function ip6(text: string): number[] {
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, ''];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g, 16));
+  return groups.flatMap((g) => [g >> 8, g & 0xff]);
+}
+
+function u16(n: number): number[] { return [(n >> 8) & 0xff, n & 0xff]; }
+function u32(n: number): number[] { return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]; }
+
+function checksum(bytes: number[] | Uint8Array, init = 0): number {
+  let sum = init;
+  for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i] << 8) | (i + 1 < bytes.length ? bytes[i + 1] : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return (~sum) & 0xffff;
+}
+
+export const MAC_A = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
+export const MAC_B = [0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb];
+
+export function ether(type: number, payload: number[] | Uint8Array, dst = MAC_B, src = MAC_A): Buffer {
+  return Buffer.from([...dst, ...src, ...u16(type), ...payload]);
+}
+
+export function vlanTag(tpid: number, vid: number, pcp = 0): number[] {
+  return [...u16(tpid), ...u16((pcp << 13) | vid)];
+}
+
+/** Ethernet with tags: tags = [[tpid, vid], ...] outermost first. */
+export function etherTagged(tags: Array<[number, number]>, type: number, payload: number[] | Uint8Array): Buffer {
+  const head = tags.flatMap(([tpid, vid]) => vlanTag(tpid, vid));
+  // first tag's TPID takes the EtherType position
+  const bytes = [...MAC_B, ...MAC_A, ...head, ...u16(type), ...payload];
+  return Buffer.from(bytes);
+}
+
+export interface Ipv4Opts {
+  src?: string; dst?: string; proto?: number; ttl?: number; id?: number;
+  df?: boolean; mf?: boolean; fragOffset?: number; options?: number[]; totalLen?: number;
+}
+
+export function ipv4(payload: number[] | Uint8Array, o: Ipv4Opts = {}): number[] {
+  const opts = o.options ?? [];
+  const hl = 20 + opts.length;
+  const total = o.totalLen ?? hl + payload.length;
+  const flags = (o.df ? 0x4000 : 0) | (o.mf ? 0x2000 : 0) | ((o.fragOffset ?? 0) >> 3);
+  const h = [
+    0x40 | (hl / 4), 0, ...u16(total), ...u16(o.id ?? 0x1234), ...u16(flags), o.ttl ?? 64, o.proto ?? 6, 0, 0,
+    ...ip4(o.src ?? '10.0.0.1'), ...ip4(o.dst ?? '10.0.0.2'), ...opts,
+  ];
+  const c = checksum(h);
+  h[10] = c >> 8; h[11] = c & 0xff;
+  return [...h, ...payload];
+}
+
+export interface Ipv6Opts {
+  src?: string; dst?: string; next?: number; hop?: number; payloadLen?: number;
+}
+
+export function ipv6(payload: number[] | Uint8Array, o: Ipv6Opts = {}): number[] {
+  return [
+    0x60, 0, 0, 0, ...u16(o.payloadLen ?? payload.length), o.next ?? 6, o.hop ?? 64,
+    ...ip6(o.src ?? '2001:db8::1'), ...ip6(o.dst ?? '2001:db8::2'), ...payload,
+  ];
+}
+
+/** A generic IPv6 extension header (hop-by-hop, routing, destination options) padded to 8n bytes. */
+export function ext6(next: number, body: number[] = []): number[] {
+  const total = Math.max(8, Math.ceil((body.length + 2) / 8) * 8);
+  const b = [next, total / 8 - 1, ...body];
+  while (b.length < total) b.push(0);
+  return b;
+}
+
+export function frag6(next: number, offset: number, more: boolean, id: number): number[] {
+  return [next, 0, ...u16(offset | (more ? 1 : 0)), ...u32(id)];
+}
+
+export interface TcpOpts {
+  sport?: number; dport?: number; seq?: number; ack?: number; flags?: number; window?: number; options?: number[];
+}
+
+export function tcp(payload: number[] | Uint8Array = [], o: TcpOpts = {}): number[] {
+  const opts = o.options ?? [];
+  const hl = 20 + opts.length;
+  if (hl % 4 !== 0) throw new Error('tcp options must pad to 4');
+  return [
+    ...u16(o.sport ?? 40000), ...u16(o.dport ?? 443), ...u32(o.seq ?? 1000), ...u32(o.ack ?? 0),
+    (hl / 4) << 4, o.flags ?? 0x02, ...u16(o.window ?? 64240), 0, 0, 0, 0, ...opts, ...payload,
+  ];
+}
+
+export function udp(payload: number[] | Uint8Array = [], sport = 53000, dport = 53, len?: number): number[] {
+  return [...u16(sport), ...u16(dport), ...u16(len ?? 8 + payload.length), 0, 0, ...payload];
+}
+
+export function icmp(type: number, code: number, rest: number[], payload: number[] | Uint8Array = []): number[] {
+  const b = [type, code, 0, 0, ...rest, ...payload];
+  const c = checksum(b);
+  b[2] = c >> 8; b[3] = c & 0xff;
+  return b;
+}
+
+/** A DNS query message for `name` (type TXT by default) with transaction id `id`. */
+export function dnsQuery(id: number, name = 'debug.opendns.com', qtype = 16): number[] {
+  const labels = name.split('.').flatMap((l) => [l.length, ...Buffer.from(l, 'ascii')]);
+  return [...u16(id), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, ...u16(qtype), 0, 1];
+}
+
+export { u16, u32 };
