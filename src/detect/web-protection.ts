@@ -31,8 +31,8 @@
 // clients per target, names, learned addresses, frames per finding).
 
 import type { Check, CheckContext, CheckResult, CheckStatus, ClientRef, Finding, FindingTarget, Severity, Signal } from './types.js';
-import type { DnsAnswerRecord, DnsResponseEvent, DnsTransaction, FlowRecord } from '../flow/types.js';
-import { canonicalIp, formatIPv4, formatIPv6, nameMatcher, parseCidr, parseIp } from '../decode/addr.js';
+import type { DnsAnswerRecord, DnsQuestion, DnsResponseEvent, DnsTransaction, FlowRecord } from '../flow/types.js';
+import { canonicalIp, formatIPv4, formatIPv6, parseCidr, parseIp } from '../decode/addr.js';
 import type { Cidr } from '../decode/addr.js';
 
 export const CHECK = 'web-protection' as const;
@@ -210,8 +210,8 @@ interface Learned {
 
 interface ChainName {
   chain: string[];      // from the first name down to this one
-  matched: string;
-  frame: number;
+  matched: string;      // the SWG name the chain began with
+  frame: number;        // the response that reached it
 }
 
 /** Evidence behind one finding (unanswered or refused attempts of one target). */
@@ -355,6 +355,19 @@ interface NameState {
   failures: number;
 }
 
+/**
+ * One regular expression for a list of name globs, with nameGlob's meaning (`*` matches any
+ * run of characters, dots included; case-insensitive; a trailing dot ignored), tested
+ * without allocating. Names from the DNS service are already lower case without the dot.
+ */
+export function globsRegex(patterns: readonly string[]): (name: string) => boolean {
+  const alts = patterns.map((p) => p.toLowerCase().replace(/\.$/, '').split('*')
+    .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*'));
+  if (alts.length === 0) return () => false;
+  const re = new RegExp('^(?:' + alts.join('|') + ')\\.?$', 'i');
+  return (name: string) => re.test(name);
+}
+
 function lowerName(n: string): string {
   let s = n.toLowerCase();
   if (s.endsWith('.')) s = s.slice(0, -1);
@@ -455,7 +468,7 @@ export class WebProtectionCheck implements Check {
   private sawResponses = false;
 
   constructor(private readonly ctx: CheckContext, private readonly opts: WebProtectionOptions) {
-    this.isSwgName = nameMatcher(opts.names);
+    this.isSwgName = globsRegex(opts.names);
     this.ports = Int32Array.from(opts.ports.filter((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
     for (const a of opts.addresses) {
       if (this.configured.add(a) >= 0) this.addNear(a);
@@ -660,17 +673,17 @@ export class WebProtectionCheck implements Check {
 
   onDnsResponse(ev: DnsResponseEvent): void {
     this.sawResponses = true;
-    this.learnFrom(ev.frameNo, ev.answers);
+    this.learnFrom(ev.frameNo, ev.question, ev.answers);
   }
 
   onDnsTransaction(tx: DnsTransaction): void {
     const q = tx.question;
     if (q === null) return;
     // responses normally arrive through onDnsResponse; learn here only if they never do
-    if (!this.sawResponses && tx.responseFrame >= 0 && tx.answers.length > 0) this.learnFrom(tx.responseFrame, tx.answers);
+    if (!this.sawResponses && tx.responseFrame >= 0 && tx.answers.length > 0) this.learnFrom(tx.responseFrame, q, tx.answers);
     if (q.type !== 'A' && q.type !== 'AAAA') return;
+    if (!this.isSwgName(q.name)) return;
     const qn = lowerName(q.name);
-    if (!this.isSwgName(qn)) return;
     if (!this.ctx.clientAllowed(tx.client)) return;
     let s = this.names.get(qn);
     if (s === undefined) {
@@ -704,63 +717,56 @@ export class WebProtectionCheck implements Check {
     if (ff >= 0 && (s.failFrame < 0 || ff < s.failFrame)) s.failFrame = ff;
   }
 
-  /** Learn SWG addresses from one response's answers (CNAME chains down to A/AAAA). */
-  private learnFrom(frameNo: number, answers: readonly DnsAnswerRecord[]): void {
+  /**
+   * Learn SWG addresses from one response. The shared name cache has already learned it (the
+   * DNS service teaches the cache before observers hear of a response), so once a name of
+   * this response is an SWG name, or a name an earlier SWG chain reached, the cache gives
+   * the CNAME chain and every address at its end, across responses. Ordinary responses cost
+   * a regex test of the question and of CNAME names; the cache is only asked for SWG ones.
+   */
+  private learnFrom(frameNo: number, question: DnsQuestion | null, answers: readonly DnsAnswerRecord[]): void {
     if (answers.length === 0) return;
-    let back: Map<string, string> | null = null;   // CNAME target -> owner
-    for (const rr of answers) {
-      if (rr.type === 'CNAME') {
-        if (back === null) back = new Map();
-        const tgt = lowerName(rr.data);
-        if (!back.has(tgt)) back.set(tgt, lowerName(rr.name));
+    const root = question !== null ? question.name : answers[0].name;
+    let matched: string | null = null;
+    if (this.chainNames.has(root) || this.isSwgName(root)) matched = root;
+    for (let i = 0; matched === null && i < answers.length; i++) {
+      const rr = answers[i];
+      if (rr.type !== 'CNAME' && rr.name === root) continue;
+      if (rr.name !== root && (this.chainNames.has(rr.name) || this.isSwgName(rr.name))) matched = rr.name;
+      else if (rr.type === 'CNAME' && (this.chainNames.has(rr.data) || this.isSwgName(rr.data))) matched = rr.data;
+    }
+    if (matched === null) return;
+    const names = this.ctx.names;
+    // the chain: from where an earlier SWG chain began, else from this response's question
+    // when it leads to the matched name, else from the matched name; then down its CNAMEs
+    const prior = this.chainNames.get(matched);
+    let head: string[];
+    let swgName: string;
+    if (prior !== undefined) {
+      head = prior.chain.slice(0, prior.chain.indexOf(matched) + 1);
+      swgName = prior.matched;
+    } else {
+      const fromRoot = root === matched ? [] : names.cnameChain(root).map((f) => f.name);
+      const at = fromRoot.indexOf(matched);
+      head = at >= 0 ? [root, ...fromRoot.slice(0, at + 1)] : [matched];
+      swgName = head.find((n) => this.isSwgName(n)) ?? matched;
+    }
+    const tail = names.cnameChain(matched).map((f) => f.name);
+    const chain = head.concat(tail.filter((n) => !head.includes(n)));
+    // names this chain reaches count as SWG names for later answers (e.g. a separate query
+    // for the CNAME target)
+    for (let i = chain.indexOf(matched) + 1; i < chain.length && i < MAX_CHAIN; i++) {
+      const n = chain[i];
+      if (!this.chainNames.has(n) && this.chainNames.size < this.opts.maxLearned) {
+        this.chainNames.set(n, { chain: chain.slice(0, i + 1), matched: swgName, frame: frameNo });
       }
     }
-    for (const rr of answers) {
-      const isAddr = rr.type === 'A' || rr.type === 'AAAA';
-      if (!isAddr && rr.type !== 'CNAME') continue;
-      const owner = lowerName(rr.name);
-      // chain from the first name of this response down to the record's owner
-      const chain = [owner];
-      let cur = owner;
-      for (let i = 0; i < MAX_CHAIN && back !== null; i++) {
-        const prev = back.get(cur);
-        if (prev === undefined || chain.includes(prev)) break;
-        chain.unshift(prev);
-        cur = prev;
-      }
-      let matched: string | null = null;
-      let full = chain;
-      let frame = frameNo;
-      const known = this.chainNames.get(chain[0]);
-      if (known !== undefined) {
-        matched = known.matched;
-        full = known.chain.concat(chain.slice(1));
-        frame = known.frame;
-      } else {
-        for (const n of chain) if (this.isSwgName(n)) { matched = n; break; }
-      }
-      if (rr.type === 'CNAME') {
-        if (matched === null) continue;
-        const tgt = lowerName(rr.data);
-        if (!this.chainNames.has(tgt) && this.chainNames.size < this.opts.maxLearned && full.length < MAX_CHAIN) {
-          this.chainNames.set(tgt, { chain: full.concat([tgt]), matched, frame });
-        }
-        continue;
-      }
-      const ip = canonicalIp(rr.data);
+    for (const a of names.addressesOf(chain[0])) {
+      const ip = canonicalIp(a.address);
       if (ip === null) continue;
-      if (matched === null) {
-        // fall back on the shared name cache: a chain this check did not see
-        const facts = this.ctx.names.namesFor(ip);
-        const hit = facts.find((f) => this.isSwgName(f.name));
-        if (hit === undefined) continue;
-        matched = hit.name;
-        frame = hit.frameNo;
-        full = facts.map((f) => f.name);
-        const mi = full.indexOf(hit.name);
-        if (mi > 0) full = full.slice(mi);
-      }
-      this.learnAddress(ip, full, matched, frame);
+      const owner = chain.indexOf(a.name);
+      const path = owner >= 0 ? chain.slice(0, owner + 1) : chain.concat([a.name]);
+      this.learnAddress(ip, path, swgName, a.frameNo);
     }
   }
 

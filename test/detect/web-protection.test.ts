@@ -6,31 +6,21 @@ import assert from 'node:assert/strict';
 import { defaultConfig } from '../../src/config.js';
 import type { EffectiveConfig } from '../../src/config.js';
 import type { CheckContext, Finding } from '../../src/detect/types.js';
-import type { NameCache, NameFact, AddressFact } from '../../src/flow/names.js';
+import { createNameCache } from '../../src/flow/names.js';
+import type { NameCache } from '../../src/flow/names.js';
 import type {
   ConnState, DirStats, DnsAnswerRecord, DnsResponseEvent, DnsTransaction, FlowRecord, IcmpErrorRef,
 } from '../../src/flow/types.js';
 import { CidrSet } from '../../src/decode/addr.js';
 import { isoTime } from '../../src/report/time.js';
 import {
-  AddrMatcher, CHECK, FINDING_IDS, classifyBackoff, createWebProtectionCheck, hopsOf, initialTtl, nearNetworkOf,
+  AddrMatcher, CHECK, FINDING_IDS, classifyBackoff, createWebProtectionCheck, globsRegex, hopsOf, initialTtl, nearNetworkOf,
 } from '../../src/detect/web-protection.js';
 
 // ---------------------------------------------------------------------------------------
 // factories
 
 const T0 = 1_724_728_000; // 2024-08-27T03:06:40Z
-
-function fakeNames(facts: Record<string, NameFact[]> = {}): NameCache {
-  return {
-    learn() { /* not used */ },
-    namesFor: (a: string) => facts[a] ?? [],
-    addressesOf: (): AddressFact[] => [],
-    cnameChain: (): NameFact[] => [],
-    findNames: (): NameFact[] => [],
-    size: 0,
-  };
-}
 
 interface Ctx extends CheckContext { early: Finding[] }
 
@@ -40,7 +30,7 @@ function mkCtx(opts: { config?: EffectiveConfig; clients?: string[]; names?: Nam
   const early: Finding[] = [];
   const ctx: Ctx = {
     config,
-    names: opts.names ?? fakeNames(),
+    names: opts.names ?? createNameCache(),
     clientAllowed: (ip) => set.size === 0 || set.has(ip),
     isoTime: (s, n) => isoTime(s, n, 6),
     early,
@@ -148,8 +138,16 @@ function expSyns(firstFrame: number, t0: number, n = 5, step = 10): [number, num
 
 type Target = Record<string, unknown>;
 
+/** the check, with responses taught to the shared name cache first, as the DNS service does */
+function mkCheck(ctx: CheckContext, over: Parameters<typeof createWebProtectionCheck>[1] = {}) {
+  const c = createWebProtectionCheck(ctx, over);
+  const orig = c.onDnsResponse!.bind(c);
+  c.onDnsResponse = (ev: DnsResponseEvent) => { ctx.names.learn(ev.frameNo, ev.answers); orig(ev); };
+  return c;
+}
+
 function run(ctx: CheckContext, feed: (c: ReturnType<typeof createWebProtectionCheck>) => void) {
-  const c = createWebProtectionCheck(ctx);
+  const c = mkCheck(ctx);
   feed(c);
   const out = c.finish();
   return { ...out, targets: out.result.targets as Target[] };
@@ -271,12 +269,12 @@ test('seed: SWG learned from a CNAME chain, SYNs retransmitted with no answer ->
 test('a chain split over two responses (CNAME first, A later) still leads to the SWG', () => {
   const { targets, findings } = run(mkCtx(), (c) => {
     c.onDnsResponse!(resp(3, SEED_ANSWERS.slice(0, 2)));
-    c.onDnsResponse!(resp(5, [rr(SWG_ELB + '.', 'A', SWG_IP)], SWG_ELB));
+    c.onDnsResponse!(resp(5, [rr(SWG_ELB, 'A', SWG_IP)], SWG_ELB));
     c.onFlowEnd!(mkFlow({ server: SWG_IP, syns: expSyns(10, 1, 3), state: 'S0' }));
   });
   assert.equal(targets.length, 1);
   assert.deepEqual(targets[0].names, [SWG_NAME, SWG_ALIAS, SWG_ELB]);
-  assert.deepEqual(targets[0].learnedFrom, { name: SWG_NAME, frame: 3 });
+  assert.deepEqual(targets[0].learnedFrom, { name: SWG_NAME, frame: 5 }, 'the frame that taught the address');
   assert.equal(findings.length, 1);
 });
 
@@ -289,14 +287,31 @@ test('a name matching only in the middle of the chain (*.sigproxy.aws.umbrella.c
   assert.deepEqual(targets[0].learnedFrom, { name: SWG_ALIAS, frame: 3 });
 });
 
-test('the shared name cache is the fallback for chains the check did not see', () => {
-  const names = fakeNames({ [SWG_IP]: [{ name: SWG_NAME, frameNo: 2 }, { name: SWG_ALIAS, frameNo: 2 }, { name: SWG_ELB, frameNo: 2 }] });
-  const { targets } = run(mkCtx({ names }), (c) => {
-    c.onDnsResponse!(resp(9, [rr(SWG_ELB, 'A', SWG_IP)], SWG_ELB));
+test('the shared name cache joins answers from different responses in any order', () => {
+  const { targets } = run(mkCtx(), (c) => {
+    // the address of the ELB name is answered first, before anything names the SWG
+    c.onDnsResponse!(resp(2, [rr(SWG_ELB, 'A', SWG_IP)], SWG_ELB));
+    // then the SWG name's chain, without the A record
+    c.onDnsResponse!(resp(6, SEED_ANSWERS.slice(0, 2)));
     c.onFlowEnd!(mkFlow({ server: SWG_IP, syns: expSyns(10, 1, 3), state: 'S0' }));
   });
   assert.deepEqual(targets[0].names, [SWG_NAME, SWG_ALIAS, SWG_ELB]);
   assert.deepEqual(targets[0].learnedFrom, { name: SWG_NAME, frame: 2 });
+});
+
+test('the name globs: one regex, case-insensitive, * across dots, trailing dot ignored', () => {
+  const m = globsRegex(defaultConfig().swg.names);
+  assert.equal(m(SWG_NAME), true);
+  assert.equal(m('swg-url-proxy-https.sigproxy.qq.opendns.com.'), true);
+  assert.equal(m('SWG-URL-PROXY-HTTPS-1234.SIGPROXY.QQ.OPENDNS.COM'), true);
+  assert.equal(m('swg-url-proxy-https-8a7b.sseproxy.qq.opendns.com'), true);
+  assert.equal(m(SWG_ALIAS), true);
+  assert.equal(m('proxy.sig.umbrella.com'), true);
+  assert.equal(m('xproxy.sig.umbrella.com'), false);
+  assert.equal(m('sigproxy.aws.umbrella.com'), false);
+  assert.equal(m('swg-url-proxy-https.sigproxy.qq.opendns.com.evil.test'), false);
+  assert.equal(m(SWG_ELB), false);
+  assert.equal(globsRegex([])('anything'), false);
 });
 
 test('answers for names that are not SWG names teach nothing: no target, no finding', () => {
@@ -599,7 +614,7 @@ test('many clients: at most 20 listed, sorted by first frame; per-check state is
 
   const ctx = mkCtx();
   ctx.config.swg.addresses.push('100.64.0.0/10');
-  const c = createWebProtectionCheck(ctx, { maxTargets: 8 });
+  const c = mkCheck(ctx, { maxTargets: 8 });
   for (let i = 0; i < 50; i++) c.onFlowEnd!(mkFlow({ server: `100.64.0.${i}`, syns: expSyns(10 + i, 1, 2), state: 'S0' }));
   const out = c.finish();
   assert.equal(out.result.targets.length, 8);
