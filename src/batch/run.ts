@@ -13,6 +13,7 @@ import { fileKey, loadPreviousRun, NdjsonFile, type PreviousRun } from './resume
 import { WorkerPool, type PoolStats } from './pool.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { SummaryBuilder, type BatchSummary, type FileDigest } from '../report/summary.js';
+import { UsageError } from '../errors.js';
 
 /** What a worker is asked to do: analyse one file. */
 export interface FileTask {
@@ -100,14 +101,29 @@ function failedFromDiscovery(d: FoundError): FailedFile {
 export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
   const started = Date.now();
   const summary = new SummaryBuilder();
-  const previous = o.resume && o.out ? await loadPreviousRun(o.out, (d) => summary.add(d)) : null;
+  const outError = (e: unknown): UsageError =>
+    new UsageError(`--out: cannot ${o.resume ? 'resume from' : 'write'} ${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  let previous: PreviousRun | null = null;
+  if (o.resume && o.out) {
+    try {
+      previous = await loadPreviousRun(o.out, (d) => summary.add(d));
+    } catch (e) {
+      throw outError(e);
+    }
+  }
   const progress = new Progress(o.stderr, o.progress ?? o.stderr.isTTY === true);
   if (previous && o.verbose) {
     progress.log(`wirecheck: resuming: ${previous.reports} reports already in ${o.out}` +
       `${previous.droppedBytes ? `; dropped an unterminated last line (${previous.droppedBytes} bytes)` : ''}` +
       `${previous.badLines ? `; ignored ${previous.badLines} lines that are not reports` : ''}`);
   }
-  const outFile = o.out ? new NdjsonFile(o.out, previous !== null) : null;
+  let outFile: NdjsonFile | null = null;
+  try {
+    if (o.out) outFile = new NdjsonFile(o.out, previous !== null);
+  } catch (e) {
+    progress.finish();
+    throw outError(e);
+  }
   let jsonFirst = true;
   let scanned = 0, alreadyReported = 0, discoveryErrors = 0, bytes = 0;
 

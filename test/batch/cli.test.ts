@@ -204,6 +204,8 @@ test('usage errors: one line, exit 2', async () => {
     [['batch', archive, '--jobs', '0'], /--jobs: expected 1 to/],
     [['batch', archive, '--jobs', 'many'], /--jobs: expected a number/],
     [['batch', archive, '--format', 'xml'], /--format/],
+    [['batch', archive, '--out', join(dir, 'no-such-dir', 'x.ndjson')], /--out: cannot write .*: ENOENT/],
+    [['batch', archive, '--out', dir, '--resume'], /--out: cannot resume from .*: EISDIR/],
   ] as [string[], RegExp][]) {
     const r = await runCli(args, { env: { JOB_COMPLETION_INDEX: '', AWS_BATCH_JOB_ARRAY_INDEX: '', SLURM_ARRAY_TASK_ID: '' } });
     assert.equal(r.code, 2, args.join(' '));
