@@ -28,7 +28,7 @@
 //   (Ethernet, SLL/SLL2 address, ARP, NDP link-layer options).
 // Frames that do not parse are copied unchanged (their timestamp is still shifted).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { isIP } from 'node:net';
@@ -773,6 +773,14 @@ export function main(argv: string[]): number {
   }
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = main(process.argv.slice(2));
+function isMain(): boolean {
+  const arg = process.argv[1];
+  if (arg === undefined) return false;
+  try {
+    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
 }
+
+if (isMain()) process.exitCode = main(process.argv.slice(2));
