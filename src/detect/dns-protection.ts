@@ -277,8 +277,9 @@ export function icmpName(version: 4 | 6, type: number, code: number): string {
   return `ICMPv6 type ${type} code ${code}`;
 }
 
+/** Destination unreachable, except ICMPv4 "fragmentation needed" (path MTU discovery, not a rejection). */
 function isUnreachable(e: IcmpErrorRef): boolean {
-  return e.ipVersion === 4 ? e.type === 3 : e.type === 1;
+  return e.ipVersion === 4 ? e.type === 3 && e.code !== 4 : e.type === 1;
 }
 
 function addIcmp(list: IcmpSummary[], e: IcmpErrorRef): void {
@@ -316,8 +317,8 @@ function targetLabel(t: { ip: string; transport: string; port: number }): string
 }
 
 const CISCO_REQ =
-  'Cisco\'s network requirements for Umbrella / Secure Access (Cisco doc 224762 "Resolve Unprotected or Unencrypted ' +
-  'DNS Protection Status", https://www.cisco.com/c/en/us/support/docs/security/umbrella/224762-resolve-unprotected-or-unencrypted.html; ' +
+  'Cisco\'s network requirements for Umbrella / Secure Access (Cisco doc 224762, ' +
+  'https://www.cisco.com/c/en/us/support/docs/security/umbrella/224762-resolve-unprotected-or-unencrypted.html; ' +
   'https://docs.sse.cisco.com/sse-dns-guide/docs/network-requirements-for-secure-access#secure-access-dns-resolvers)';
 
 // ---- the check -----------------------------------------------------------------------------
@@ -683,22 +684,22 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
       message = `${subject} to ${where} ${tail}${also}`;
       if (ev.queries > 0 && ev.connections > 0) message = `${subject} to ${where} got no answer (${plural(ev.count, 'packet')})${also}`;
       explanation = t.transport === 'udp'
-        ? `The Secure Client roaming module (Umbrella / Secure Access) decides whether DNS protection works by sending DNS probes (TXT queries such as debug.opendns.com and 2.dnscrypt-cert.opendns.com) to the Umbrella resolvers on UDP 443 and UDP 53; ${many ? 'these probes went' : 'this probe went'} out and nothing came back, so something on the path (typically a perimeter firewall that only allows DNS to specific servers) silently drops DNS to ${t.ip}. With no answer on UDP 443 the module cannot encrypt DNS ("unencrypted"); with no answer on UDP 443 or UDP 53 from any resolver it reports DNS protection "Unprotected" and falls back to the DHCP/static DNS servers, so DNS is not filtered by Umbrella.`
-        : `DNS over TCP to the Umbrella resolver ${t.ip} on port ${t.port} got no answer: something on the path silently drops it. The roaming module and DNSCrypt use TCP when UDP fails or answers are large; Cisco requires TCP 53 and 443 to the resolvers to be open as well.`;
-      remedy = `Allow outbound UDP and TCP on ports 53 and 443 from the clients to the Umbrella / Secure Access resolvers ${resolversText} on every firewall on the path (and keep UDP flows open 10-15 s), as required by ${CISCO_REQ}.`;
+        ? `The Secure Client roaming module (Umbrella / Secure Access) checks DNS protection by sending DNS probes (TXT queries such as debug.opendns.com) to the Umbrella resolvers on UDP 443 and UDP 53. Nothing came back from ${t.ip} on UDP ${t.port}: a firewall on the path silently drops it. Without answers on UDP 443 the module cannot encrypt DNS ("unencrypted"); without answers on either port from any resolver it reports "Unprotected" and falls back to the DHCP/static DNS servers, which Umbrella does not filter.`
+        : `DNS over TCP to the Umbrella resolver ${t.ip} on port ${t.port} got no answer: a firewall on the path silently drops it. The roaming module and DNSCrypt use TCP when UDP fails or answers are large, and Cisco requires TCP 53 and 443 to the resolvers to be open as well.`;
+      remedy = `Allow outbound UDP and TCP 53 and 443 to the Umbrella / Secure Access resolvers ${resolversText} on every firewall on the path (UDP idle timeout 10-15 s), as ${CISCO_REQ} require.`;
     } else if (id === 'dns-rejected') {
       const how: string[] = [];
       for (const i of ev.icmp) how.push(`ICMP${i.ipVersion === 6 ? 'v6' : ''} ${i.name} (type ${i.type} code ${i.code}) from ${i.from}`);
-      if (ev.resets > 0) how.push(`a TCP reset from ${t.ip}'s side`);
+      if (ev.resets > 0) how.push(`${ev.resets === 1 ? 'a TCP reset' : 'TCP resets'} from ${t.ip}`);
       message = `${subject} to ${where} ${many ? 'were' : 'was'} rejected by ${how.length > 0 ? joinList(how) : 'the network'}`;
       const senders = [...new Set(ev.icmp.map((i) => i.from))];
-      explanation = `The Secure Client roaming module (Umbrella / Secure Access) needs answers from the Umbrella resolvers on UDP 443 and UDP 53 (TCP too) to consider DNS protection working; a device on the path actively refuses DNS to ${t.ip}${senders.length > 0 ? ` (the ICMP error comes from ${joinList(senders)})` : ''}, so the module rejects the resolver: without UDP 443 DNS protection is "unencrypted", without UDP 443 and 53 on every resolver it is "Unprotected" and DNS falls back to the DHCP/static servers, unfiltered by Umbrella.`;
-      remedy = `Change the rule that rejects this traffic${senders.length > 0 ? ` on ${joinList(senders)}` : ''}: allow outbound UDP and TCP on ports 53 and 443 to the Umbrella / Secure Access resolvers ${resolversText}, as required by ${CISCO_REQ}.`;
+      explanation = `The Secure Client roaming module (Umbrella / Secure Access) checks DNS protection by sending DNS probes to the Umbrella resolvers on UDP 443 and UDP 53 (TCP too). A device on the path actively refuses DNS to ${t.ip}${senders.length > 0 ? ` (the ICMP error comes from ${joinList(senders)})` : ''}, so the module rejects the resolver: without UDP 443 DNS protection is "unencrypted", without UDP 443 and 53 to every resolver it is "Unprotected" and DNS falls back to the DHCP/static servers, which Umbrella does not filter.`;
+      remedy = `Change the rule that rejects this traffic${senders.length > 0 ? ` on ${joinList(senders)}` : ''}: allow outbound UDP and TCP 53 and 443 to the Umbrella / Secure Access resolvers ${resolversText}, as ${CISCO_REQ} require.`;
     } else {
       const rc = Object.entries(ev.rcodes).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k} (${v})`);
       message = `${subject} to ${where} ${many ? 'were' : 'was'} answered with ${joinList(rc)}`;
       explanation = `The Umbrella resolver ${t.ip} is reached, but its answers carry an error rcode instead of data. The roaming module's probes (debug.opendns.com, 2.dnscrypt-cert.opendns.com) are always answered by Umbrella, so errors usually mean that a firewall or DNS proxy on the path intercepts DNS to ${t.ip} and answers itself, which the module treats like a failed probe.`;
-      remedy = `Make sure no firewall, DNS proxy or DNS inspection intercepts or rewrites DNS to the Umbrella / Secure Access resolvers ${resolversText} on UDP and TCP 53 and 443, as required by ${CISCO_REQ}.`;
+      remedy = `Make sure no firewall, DNS proxy or DNS inspection intercepts or rewrites DNS to the Umbrella / Secure Access resolvers ${resolversText} on UDP and TCP 53 and 443, as ${CISCO_REQ} require.`;
     }
     const { filter, decodeAs } = wiresharkFilter(t, id, ev);
     const target: FindingTarget = { ip: t.ip, port: t.port, ports: [t.port], transport: t.transport, names: ev.names.slice(0, 8) };
@@ -829,6 +830,22 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
       if (t.rejected > 0) bits.push(`${t.rejected} rejected`);
       return `${targetLabel(t)} (${bits.join(', ')})`;
     };
+    // "208.67.222.222 and 208.67.220.220 on UDP 443 and 53: 12 unanswered" when the targets form a
+    // full resolver x port grid, else each target with its own tally
+    const failGroup = (ts: Target[]) => {
+      const ips = [...new Set(ts.map((t) => t.ip))];
+      const combos = [...new Set(ts.map((t) => t.transport + '/' + t.port))];
+      if (ts.length < 2 || ips.length * combos.length !== ts.length) return joinList(ts.map(failText));
+      const parts: string[] = [];
+      for (const tr of ['udp', 'tcp'] as const) {
+        const ps = [...new Set(ts.filter((t) => t.transport === tr).map((t) => t.port))];
+        if (ps.length > 0) parts.push(`${tr.toUpperCase()} ${joinList(ps.map(String))}`);
+      }
+      const u = ts.reduce((n, t) => n + t.unanswered, 0);
+      const r = ts.reduce((n, t) => n + t.rejected, 0);
+      const tally = [u > 0 ? `${u} unanswered` : '', r > 0 ? `${r} rejected` : ''].filter((x) => x !== '').join(', ');
+      return `${joinList(ips)} on ${joinList(parts)}: ${tally}`;
+    };
     if (status === 'not-observed') {
       if (all.length === 0) {
         return `No traffic to the Umbrella resolvers (${joinList(resolvers.list())}) on UDP/TCP ${portList.join('/')} in this capture: no verdict.`;
@@ -838,7 +855,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
     }
     if (status === 'fail') {
       const q = judged.filter((t) => t.transport === 'udp').reduce((s, t) => s + t.queries + t.tcpConnections, 0);
-      return `Unprotected: none of ${plural(q, 'DNS query', 'DNS queries')} to the Umbrella resolvers over UDP was answered — ${joinList(unreachable.map(failText))}; the roaming module cannot reach Umbrella and reports DNS protection "Unprotected".`;
+      return `Unprotected: none of ${plural(q, 'DNS query', 'DNS queries')} to the Umbrella resolvers over UDP was answered (${failGroup(unreachable)}); the roaming module reports DNS protection "Unprotected".`;
     }
     if (status === 'warn') {
       const answered = judged.filter((t) => t.answered > 0);
@@ -848,14 +865,14 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
         udp443.some((t) => verdicts.get(t) === 'unreachable');
       if (unencrypted) {
         const bad = unreachable.filter((t) => t.transport === 'udp' && t.port === 443);
-        return `Unencrypted: UDP/53 to the Umbrella resolvers is answered but UDP/443 is not — ${joinList(bad.map(failText))}; the roaming module can only use plain DNS and reports DNS protection "unencrypted" (DNSCrypt needs UDP 443).`;
+        return `Unencrypted: UDP/53 to the Umbrella resolvers is answered but UDP/443 is not (${failGroup(bad)}); the roaming module can only use plain DNS and reports DNS protection "unencrypted" (DNSCrypt needs UDP 443).`;
       }
       if (unreachable.length > 0 && unreachable.every((t) => t.transport === 'tcp') && answered.some((t) => t.transport === 'udp')) {
-        return `Only DNS over TCP to the Umbrella resolvers fails — ${joinList(unreachable.map(failText))}; UDP is answered, so the roaming module stays protected, but answers that need TCP will fail.`;
+        return `Only DNS over TCP to the Umbrella resolvers fails (${failGroup(unreachable)}); UDP is answered, so the roaming module stays protected, but answers that need TCP will fail.`;
       }
       if (unreachable.length > 0) {
         const ok = answered.map(targetLabel);
-        return `Some Umbrella resolver targets fail — ${joinList(unreachable.map(failText))}${ok.length > 0 ? ` — while ${joinList(ok)} answered` : ''}; DNS protection depends on which resolver and port the roaming module picks.`;
+        return `Some Umbrella resolver targets fail (${failGroup(unreachable)})${ok.length > 0 ? ` while ${joinList(ok)} answered` : ''}; DNS protection depends on which resolver and port the roaming module picks.`;
       }
       const errs = errorTargets.filter((t) => t.answered === 0).map((t) => `${targetLabel(t)} (${Object.entries(t.rcodes).map(([k, v]) => `${k} ${v}`).join(', ')})`);
       return `The Umbrella resolvers were reached but answered with errors only: ${joinList(errs)}; a firewall or DNS proxy may intercept DNS to them.`;

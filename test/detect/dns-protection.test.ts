@@ -136,7 +136,7 @@ test('unprotected: UDP 443 and 53 TXT probes to both resolvers unanswered -> fai
   });
   assert.equal(r.result.status, 'fail');
   assert.match(r.result.summary, /^Unprotected: none of 12 DNS queries .* UDP was answered/);
-  assert.match(r.result.summary, /208\.67\.222\.222 UDP\/443 \(3 unanswered\)/);
+  assert.match(r.result.summary, /\(208\.67\.222\.222 and 208\.67\.220\.220 on UDP 53 and 443: 12 unanswered\)/);
   assert.equal(r.findings.length, 4);
   for (const fd of r.findings) {
     assert.equal(fd.id, 'dns-unanswered');
@@ -161,7 +161,7 @@ test('unprotected: UDP 443 and 53 TXT probes to both resolvers unanswered -> fai
   assert.equal(a.firstSeen, isoTime(T0 + 10, 0, 6));
   assert.equal(a.lastSeen, isoTime(T0 + 27, 0, 6));
   assert.match(a.explanation, /Unprotected/);
-  assert.match(a.remedy, /UDP and TCP on ports 53 and 443/);
+  assert.match(a.remedy, /UDP and TCP 53 and 443 to the Umbrella/);
   assert.match(a.remedy, /224762/);
   assert.match(a.remedy, /network-requirements-for-secure-access/);
   const c = r.findings[2];
@@ -243,7 +243,7 @@ test('UDP/53 answered, UDP/443 dropped: warn, "unencrypted", warning findings', 
     }
   });
   assert.equal(r.result.status, 'warn');
-  assert.match(r.result.summary, /^Unencrypted: UDP\/53 .* answered but UDP\/443 is not/);
+  assert.match(r.result.summary, /^Unencrypted: UDP\/53 .* answered but UDP\/443 is not \(208\.67\.222\.222 and 208\.67\.220\.220 on UDP 443: 2 unanswered\)/);
   assert.match(r.result.summary, /"unencrypted"/);
   assert.deepEqual(r.findings.map((f) => [f.id, f.severity, f.target.ip, f.target.port]),
     [['dns-unanswered', 'warning', R1, 443], ['dns-unanswered', 'warning', R2, 443]]);
