@@ -51,6 +51,7 @@ export interface CheckSummary {
 export interface FrequentFinding {
   id: string;
   check: string;
+  /** the worst severity it had in any file */
   severity: string;
   target: string;
   /** files in which it was found */
@@ -127,6 +128,10 @@ export function digestReport(r: Report): FileDigest {
 
 const CHECK_ORDER = ['dns-protection', 'web-protection', 'gotomeeting'];
 
+function severityRank(s: string): number {
+  return s === 'error' ? 3 : s === 'warning' ? 2 : s === 'info' ? 1 : 0;
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -190,6 +195,9 @@ export class SummaryBuilder {
         if (!e) { e = { id: f.id, check: f.check, severity: f.severity, target: f.target, files: 0, count: 0, seenIn: 0 }; freq.set(key, e); }
         if (e.seenIn !== fileNo) { e.files++; e.seenIn = fileNo; }
         e.count += f.count;
+        // the same finding may be an error in one file and a warning in another: show the
+        // worst, so that the result does not depend on the order of the files
+        if (severityRank(f.severity) > severityRank(e.severity)) e.severity = f.severity;
       }
     }
     unreadableFiles.sort((a, b) => cmp(a.path, b.path));

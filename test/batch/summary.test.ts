@@ -91,6 +91,18 @@ test('order does not matter; a file reported again counts once, with its last re
   assert.equal(s.exitCode, 1);
 });
 
+test('a finding with different severities in different files: the worst is shown, whatever the order', () => {
+  const warn = { ...finding('dns-unanswered', '208.67.222.222', 443, 1), severity: 'warning' as const };
+  const err = finding('dns-unanswered', '208.67.222.222', 443, 2);
+  const info = { ...finding('dns-unanswered', '208.67.222.222', 443, 1), severity: 'info' as const };
+  const ds = [report('a', { findings: [warn] }), report('b', { findings: [err] }), report('c', { findings: [info] })].map(digestReport);
+  for (const order of [[0, 1, 2], [2, 1, 0], [1, 0, 2]]) {
+    const b = new SummaryBuilder();
+    for (const i of order) b.add(ds[i]);
+    assert.deepEqual(b.build().topFindings.map((f) => [f.severity, f.files, f.count]), [['error', 3, 4]]);
+  }
+});
+
 test('several roots: files are shown with their root', () => {
   const b = new SummaryBuilder();
   b.add(digestReport(report('a.pcap', { dns: 'fail', root: '/x' })));
