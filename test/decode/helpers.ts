@@ -186,3 +186,80 @@ export function dnsQuery(id: number, name = 'debug.opendns.com', qtype = 16): nu
 }
 
 export { u16, u32 };
+
+// ---------------------------------------------------------------------------------------
+// Invariants every decode result must keep, whatever the input (property and regression tests)
+
+const LAYERS = new Set([
+  'capture', 'pcap', 'pcapng', 'gzip', 'zstd', 'link', 'ethernet', 'vlan', 'sll', 'sll2', 'null', 'pppoe',
+  'ipv4', 'ipv6', 'ipv6-ext', 'fragment', 'tcp', 'udp', 'icmp', 'icmpv6', 'dns', 'tls', 'http', 'flow', 'live',
+]);
+
+/** A typed DecodeError: one of the two shapes, a known layer, sane numbers. */
+export function assertDecodeError(e: unknown, dataLen: number): void {
+  assert.ok(e !== null && typeof e === 'object', 'error is an object');
+  const x = e as Record<string, unknown>;
+  assert.equal(typeof x.code, 'string');
+  assert.ok(LAYERS.has(x.layer as string), `layer ${String(x.layer)}`);
+  assert.ok(Number.isInteger(x.offset) && (x.offset as number) >= 0 && (x.offset as number) <= dataLen,
+    `offset ${String(x.offset)} within 0..${dataLen}`);
+  if (x.code === 'LEN') {
+    assert.deepEqual(Object.keys(x).sort(), ['available', 'code', 'layer', 'lenSource', 'offset', 'required']);
+    assert.ok(Number.isInteger(x.required) && Number.isInteger(x.available));
+    assert.ok((x.available as number) >= 0 && (x.required as number) > (x.available as number), `required ${String(x.required)} > available ${String(x.available)}`);
+  } else {
+    assert.deepEqual(Object.keys(x).sort(), ['code', 'field', 'layer', 'offset', 'value']);
+    assert.match(x.code as string, /^[A-Z0-9_]+$/);
+  }
+}
+
+function inRange(v: number, lo: number, hi: number, what: string): void {
+  assert.ok(Number.isInteger(v) && v >= lo && v <= hi, `${what} = ${v} not in ${lo}..${hi}`);
+}
+
+/** Every offset of a Packet lies inside its data; every field has a sane value. */
+export function assertPacketSane(p: import('../../src/decode/packet.js').Packet): void {
+  const n = p.data.length;
+  assert.ok(Buffer.isBuffer(p.data));
+  if (p.stop !== null) assertDecodeError(p.stop, n);
+  assert.ok(p.ipVersion === 4 || p.ipVersion === 6, 'a handed-on packet has an IP layer');
+  const alen = p.ipVersion === 4 ? 4 : 16;
+  inRange(p.ipOff, 0, n, 'ipOff');
+  inRange(p.srcOff, p.ipOff, n - alen, 'srcOff');
+  inRange(p.dstOff, p.ipOff, n - alen, 'dstOff');
+  inRange(p.ttl, 0, 255, 'ttl');
+  inRange(p.ipId, -1, 0xffffffff, 'ipId');
+  inRange(p.ipLen, 0, Number.MAX_SAFE_INTEGER, 'ipLen');
+  for (const v of p.vlans) inRange(v, 0, 4095, 'vlan');
+  inRange(p.proto, -1, 255, 'proto');
+  if (p.proto >= 0) {
+    inRange(p.l4Off, p.ipOff, n, 'l4Off');
+    inRange(p.l4End, p.l4Off, n, 'l4End');
+  }
+  if (p.payloadOff >= 0) {
+    inRange(p.payloadOff, p.l4Off, n, 'payloadOff');
+    inRange(p.payloadEnd, p.payloadOff, n, 'payloadEnd');
+  } else {
+    assert.equal(p.payloadEnd, -1);
+  }
+  inRange(p.payloadLen, 0, Number.MAX_SAFE_INTEGER, 'payloadLen');
+  inRange(p.srcPort, -1, 65535, 'srcPort');
+  inRange(p.dstPort, -1, 65535, 'dstPort');
+  inRange(p.tcpFlags, 0, 255, 'tcpFlags');
+  inRange(p.seq, 0, 0xffffffff, 'seq');
+  inRange(p.ack, 0, 0xffffffff, 'ack');
+  inRange(p.window, 0, 65535, 'window');
+  inRange(p.tcpHdrLen, 0, 60, 'tcpHdrLen');
+  inRange(p.icmpType, -1, 255, 'icmpType');
+  inRange(p.icmpCode, -1, 255, 'icmpCode');
+  if (p.quoted !== null) {
+    const q = p.quoted;
+    assert.ok(q.ipVersion === 4 || q.ipVersion === 6);
+    assert.equal(typeof q.src, 'string');
+    assert.equal(typeof q.dst, 'string');
+    inRange(q.proto, -1, 255, 'quoted.proto');
+    inRange(q.srcPort, -1, 65535, 'quoted.srcPort');
+    inRange(q.dnsId, -1, 65535, 'quoted.dnsId');
+    inRange(q.tcpSeq, -1, 0xffffffff, 'quoted.tcpSeq');
+  }
+}

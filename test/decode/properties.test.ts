@@ -1,0 +1,224 @@
+// Property tests (conventions.md rule 12): every prefix and every random mutation of valid
+// frames gives a Packet (or null) and at most a typed DecodeError -- never a throw, never an
+// offset outside the data. fast-check runs a fixed number of times from a fixed seed, so a
+// failure reproduces; shrunk failures are kept in test/regressions/ as hex.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { AnomalySink } from '../../src/errors.js';
+import { FrameDecoder } from '../../src/decode/walk.js';
+import { decodeEthernet } from '../../src/decode/ethernet.js';
+import { decodeVlan } from '../../src/decode/vlan.js';
+import { decodeSll } from '../../src/decode/sll.js';
+import { decodeSll2 } from '../../src/decode/sll2.js';
+import { decodeNull } from '../../src/decode/null.js';
+import { decodePppoe } from '../../src/decode/pppoe.js';
+import { decodeIpv4 } from '../../src/decode/ipv4.js';
+import { decodeIpv6, decodeIpv6ExtChain, decodeIpv6Fragment } from '../../src/decode/ipv6.js';
+import { decodeTcp, decodeTcpOptions, parseTcpOptions } from '../../src/decode/tcp.js';
+import { decodeUdp } from '../../src/decode/udp.js';
+import { decodeIcmp, decodeQuotedPacket } from '../../src/decode/icmp.js';
+import { isDecodeError } from '../../src/decode/bounds.js';
+import type { LenSource } from '../../src/errors.js';
+import {
+  assertDecodeError, assertPacketSane, dnsQuery, ether, etherTagged, ext6, frag6, frame, icmp, ipv4, ipv6,
+  tcp, u16, udp, MAC_A,
+} from './helpers.js';
+
+const SEED = 20240611;
+
+interface Sample {
+  name: string;
+  linkType: number;
+  /** frames fed in order into one decoder (fragments); the last one is the one cut / mutated by default */
+  frames: Buffer[];
+}
+
+function fragments4(payload: number[], size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0; off < payload.length; off += size) {
+    out.push(ether(0x0800, ipv4(payload.slice(off, off + size), { id: 77, proto: 17, mf: off + size < payload.length, fragOffset: off })));
+  }
+  return out;
+}
+
+function fragments6(payload: number[], size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0; off < payload.length; off += size) {
+    out.push(ether(0x86dd, ipv6([...frag6(17, off, off + size < payload.length, 99), ...payload.slice(off, off + size)], { next: 44 })));
+  }
+  return out;
+}
+
+const DNS_BIG = udp([...dnsQuery(0x1111), ...new Array(300).fill(7)], 53, 40000);
+const QUOTED4 = ipv4(udp(dnsQuery(0xbeef), 53000, 443), { proto: 17, dst: '208.67.222.222' }).slice(0, 38);
+const QUOTED6 = ipv6([...ext6(17), ...udp(dnsQuery(0x0102), 53001, 53)], { next: 60, dst: '2620:119:35::35' });
+const SYN_OPTS = [0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0, 0, 0, 1, 0, 0, 0, 0, 0x01, 0x03, 0x03, 0x07];
+
+const SAMPLES: Sample[] = [
+  { name: 'ethernet/ipv4/tcp-syn', linkType: 1, frames: [ether(0x0800, ipv4(tcp([], { options: SYN_OPTS }), { df: true, options: [1, 1, 1, 0] }))] },
+  { name: 'vlan/ipv4/udp-dns', linkType: 1, frames: [etherTagged([[0x8100, 10]], 0x0800, ipv4(udp(dnsQuery(5)), { proto: 17 }))] },
+  { name: 'qinq/ipv6/udp', linkType: 1, frames: [etherTagged([[0x88a8, 1], [0x8100, 2]], 0x86dd, ipv6(udp([1, 2, 3]), { next: 17 }))] },
+  { name: 'ethernet/ipv6-ext/tcp', linkType: 1, frames: [ether(0x86dd, ipv6([...ext6(43), ...ext6(51, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).map((b, i) => (i === 0 ? 60 : b)), ...ext6(6), ...tcp([1, 2, 3], { flags: 0x18 })], { next: 0 }))] },
+  { name: 'ethernet/ipv4/icmp-unreachable-quote', linkType: 1, frames: [ether(0x0800, ipv4(icmp(3, 3, [0, 0, 0, 0], QUOTED4), { proto: 1 }))] },
+  { name: 'ethernet/ipv6/icmpv6-unreachable-quote', linkType: 1, frames: [ether(0x86dd, ipv6(icmp(1, 4, [0, 0, 0, 0], QUOTED6), { next: 58 }))] },
+  { name: 'ipv4 fragments', linkType: 1, frames: fragments4(DNS_BIG, 128) },
+  { name: 'ipv6 fragments', linkType: 1, frames: fragments6(DNS_BIG, 136) },
+  { name: 'pppoe/ipv4/tcp', linkType: 1, frames: [ether(0x8864, [0x11, 0, 0, 1, ...u16(2 + 40), 0, 0x21, ...ipv4(tcp())])] },
+  { name: 'sll/ipv4/udp', linkType: 113, frames: [Buffer.from([0, 0, 0, 1, 0, 6, ...MAC_A, 0, 0, 8, 0, ...ipv4(udp([9]), { proto: 17 })])] },
+  { name: 'sll2/ipv6/tcp', linkType: 276, frames: [Buffer.from([0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, ...MAC_A, 0, 0, ...ipv6(tcp(), { next: 6 })])] },
+  { name: 'null/ipv4/tcp', linkType: 0, frames: [Buffer.from([2, 0, 0, 0, ...ipv4(tcp())])] },
+  { name: 'raw/ipv6/udp', linkType: 101, frames: [Buffer.from(ipv6(udp([1, 2]), { next: 17 }))] },
+];
+
+/** Feed a sample's frames (the last one replaced by `last`, with `origLen`) into a fresh decoder. */
+function feed(s: Sample, last: Buffer, origLen: number, mutateIndex = s.frames.length - 1) {
+  const anomalies = new AnomalySink();
+  const d = new FrameDecoder(anomalies);
+  const results = [];
+  for (let i = 0; i < s.frames.length; i++) {
+    const data = i === mutateIndex ? last : s.frames[i];
+    const ol = i === mutateIndex ? origLen : data.length;
+    const p = d.decode(frame(data, s.linkType, { frameNo: i + 1, tsSec: 1_700_000_000 + i, origLen: ol }));
+    if (p !== null) assertPacketSane(p);
+    if (d.lastStop !== null) assertDecodeError(d.lastStop, (p ?? d.last).data.length);
+    results.push(p);
+  }
+  return { anomalies, d, results };
+}
+
+test('properties: the samples themselves decode cleanly (sanity for the properties below)', () => {
+  for (const s of SAMPLES) {
+    const { anomalies, results, d } = feed(s, s.frames[s.frames.length - 1], s.frames[s.frames.length - 1].length);
+    assert.deepEqual(anomalies.list(), [], s.name);
+    const p = results[results.length - 1];
+    assert.ok(p, s.name);
+    assert.equal(d.lastStop, null, s.name);
+  }
+});
+
+test('properties: every prefix of every sample decodes without a throw, and a snap-length cut is never an anomaly', () => {
+  for (const s of SAMPLES) {
+    const full = s.frames[s.frames.length - 1];
+    for (let len = 0; len < full.length; len++) {
+      const { anomalies, d } = feed(s, full.subarray(0, len), full.length);
+      assert.deepEqual(anomalies.list(), [], `${s.name} cut at ${len}`);
+      assert.equal(d.snaplenTruncatedFrames, 1);
+      const st = d.lastStop;
+      if (st !== null) assert.equal(st.code === 'LEN' && 'lenSource' in st ? st.lenSource : st.code, 'capture', `${s.name} cut at ${len}`);
+    }
+  }
+});
+
+test('properties: every prefix presented as a whole frame (capLen = origLen) is damage at most once per frame', () => {
+  for (const s of SAMPLES) {
+    const full = s.frames[s.frames.length - 1];
+    for (let len = 0; len < full.length; len++) {
+      const { anomalies } = feed(s, full.subarray(0, len), len);
+      const decodeAnomalies = anomalies.list().filter((a) => a.layer !== 'fragment');
+      assert.ok(decodeAnomalies.reduce((n, a) => n + a.count, 0) <= 1, `${s.name} cut at ${len}: ${JSON.stringify(decodeAnomalies)}`);
+    }
+  }
+});
+
+test('properties: random mutations of valid frames give a Packet or a typed error, never a throw', () => {
+  const arb = fc.record({
+    sample: fc.integer({ min: 0, max: SAMPLES.length - 1 }),
+    which: fc.nat(),
+    edits: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+    cut: fc.option(fc.nat(), { nil: undefined }),
+    extra: fc.uint8Array({ maxLength: 16 }),
+  });
+  fc.assert(fc.property(arb, ({ sample, which, edits, cut, extra }) => {
+    const s = SAMPLES[sample];
+    const idx = which % s.frames.length;
+    let b = Buffer.concat([s.frames[idx], Buffer.from(extra)]);
+    for (const [pos, val] of edits) b[pos % b.length] = val;
+    if (cut !== undefined) b = b.subarray(0, cut % (b.length + 1));
+    feed(s, b, b.length, idx);
+  }), { seed: SEED, numRuns: 4000 });
+});
+
+test('properties: random bytes under every link type never throw', () => {
+  const arb = fc.tuple(fc.constantFrom(0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 239), fc.uint8Array({ maxLength: 160 }), fc.nat());
+  fc.assert(fc.property(arb, ([lt, bytes, slack]) => {
+    const d = new FrameDecoder(new AnomalySink());
+    const data = Buffer.from(bytes);
+    const p = d.decode(frame(data, lt, { origLen: data.length + (slack % 3) }));
+    if (p !== null) assertPacketSane(p);
+    if (d.lastStop !== null) assertDecodeError(d.lastStop, (p ?? d.last).data.length);
+  }), { seed: SEED + 1, numRuns: 3000 });
+});
+
+test('properties: random fragment streams keep reassembly within its bounds and never throw', () => {
+  const piece = fc.record({
+    v6: fc.boolean(),
+    id: fc.integer({ min: 0, max: 3 }),
+    off: fc.integer({ min: 0, max: 8200 }).map((x) => x & ~7),
+    len: fc.integer({ min: 0, max: 1500 }),
+    more: fc.boolean(),
+    dt: fc.integer({ min: 0, max: 20_000 }),
+  });
+  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+    const an = new AnomalySink();
+    const d = new FrameDecoder(an, { maxFragDatagrams: 3, maxFragBytes: 6000, fragTimeoutMs: 30_000 });
+    let ms = 0;
+    pieces.forEach((x, i) => {
+      ms += x.dt;
+      const body = new Array(x.len).fill(i & 0xff);
+      const f = x.v6
+        ? ether(0x86dd, ipv6([...frag6(17, x.off, x.more, x.id), ...body], { next: 44 }))
+        : ether(0x0800, ipv4(body, { id: x.id, proto: 17, mf: x.more, fragOffset: x.off }));
+      const p = d.decode(frame(f, 1, { frameNo: i + 1, tsSec: Math.floor(ms / 1000), tsNsec: (ms % 1000) * 1e6 }));
+      if (p !== null) {
+        assertPacketSane(p);
+        // offset 0 without MF is no fragment at all (IPv6: an atomic fragment)
+        assert.equal(p.reassembled, x.off !== 0 || x.more);
+      }
+      const st = d.fragmentStats;
+      assert.ok(st.datagrams <= 3 && st.bytes <= 6000, JSON.stringify(st));
+    });
+  }), { seed: SEED + 2, numRuns: 1500 });
+});
+
+// Every decoder, straight: random bytes at a random offset with a random enclosing limit.
+type Dec = (b: Buffer, off: number, end: number, src: LenSource) => object;
+const DECODERS: Array<[string, Dec]> = [
+  ['ethernet', decodeEthernet], ['vlan', decodeVlan], ['sll', decodeSll], ['sll2', decodeSll2], ['null', decodeNull],
+  ['pppoe', decodePppoe], ['ipv4', decodeIpv4], ['ipv6', decodeIpv6], ['ipv6-frag', decodeIpv6Fragment],
+  ['ipv6-ext', (b, o, e, s) => decodeIpv6ExtChain(b, o, b.length > o ? b[o] % 64 : 0, e, s)],
+  ['tcp', decodeTcp], ['udp', (b, o, e, s) => decodeUdp(b, o, e, s, (o & 1) === 1)],
+  ['icmp', (b, o, e, s) => decodeIcmp(b, o, e, s, (o & 1) === 1)],
+  ['quoted', (b, o, e, s) => decodeQuotedPacket(b, o, e, s, (o & 1) === 1)],
+  ['tcp-options', (b, o) => decodeTcpOptions(b, o, 20 + ((b[o] ?? 0) % 41))],
+  ['tcp-options-lax', (b, o) => parseTcpOptions(b, o, 20 + ((b[o] ?? 0) % 41))],
+];
+
+function assertViewReadable(v: object, name: string): void {
+  // every getter of the view must read inside the buffer: a number, never NaN / undefined
+  let proto = Object.getPrototypeOf(v);
+  while (proto && proto !== Object.prototype) {
+    for (const [k, desc] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
+      if (typeof desc.get !== 'function') continue;
+      const val = (v as Record<string, unknown>)[k];
+      assert.ok(typeof val === 'boolean' || (typeof val === 'number' && Number.isFinite(val)), `${name}.${k} = ${String(val)}`);
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+}
+
+test('properties: every decoder returns a readable view or a typed error for any bytes, offset and limit', () => {
+  const arb = fc.tuple(fc.integer({ min: 0, max: DECODERS.length - 1 }), fc.uint8Array({ maxLength: 96 }), fc.nat(), fc.nat(),
+    fc.constantFrom<LenSource>('capture', 'ipv4.totalLen', 'ipv6.payloadLen', 'pppoe.len'));
+  fc.assert(fc.property(arb, ([i, bytes, o, e, src]) => {
+    const b = Buffer.from(bytes);
+    const off = o % (b.length + 2);
+    const end = off + (e % (b.length + 8));
+    const [name, dec] = DECODERS[i];
+    const r = dec(b, off, end, src);
+    if (isDecodeError(r)) assertDecodeError(r, b.length + 2);
+    else if (name === 'quoted' || name.startsWith('tcp-options')) assert.equal(typeof r, 'object');
+    else assertViewReadable(r, name);
+  }), { seed: SEED + 3, numRuns: 6000 });
+});
