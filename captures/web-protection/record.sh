@@ -17,10 +17,14 @@
 #   pass              the SWG (a real TLS server) is reachable
 #   mixed             443 to the SWG dropped, 80 let through
 #   nxdomain          the SWG name does not resolve (NXDOMAIN)
+#   ipv6-refused      dual stack: the SWG chain ends in an A and an AAAA; the firewall
+#                     refuses IPv6 to the SWG with ICMPv6 "administratively prohibited",
+#                     the client falls back to IPv4, which works
 # Every scenario has background web traffic beside it (DNS, HTTP and HTTPS to
 # www.example.test in the same /24 as the gateway).
 #
-# Lab (namespace prefix wcs-, addresses in 10.32.0.0/16; nothing leaves the namespaces):
+# Lab (namespace prefix wcs-, addresses in 10.32.0.0/16 and fd00:32::/32 - the same
+# layout with fd00:32:N::x for 10.32.N.x; nothing leaves the namespaces):
 #
 #   wcs-cli 10.32.1.10 --- 10.32.1.1 wcs-fw 10.32.2.1 --- 10.32.2.2 wcs-r1 10.32.3.1 ---
 #   --- 10.32.3.2 wcs-r2 10.32.4.1/10.32.5.1 --- wcs-srv 10.32.4.200 (SWG), 10.32.4.17 (web),
@@ -39,6 +43,7 @@ RAW="${WCS_RAW:-$(mktemp -d /tmp/wcs-raw.XXXXXX)}"
 WORK="$(mktemp -d /tmp/wcs-work.XXXXXX)"
 NS=(wcs-cli wcs-fw wcs-r1 wcs-r2 wcs-srv)
 PIDS=()
+LAB_V6=0
 
 SWG_NAME=swg-url-proxy-https-sse.sigproxy.qq.opendns.com
 SWG_ALIAS=swg-proxy_eu-west-2_1_1n.sigproxy.aws.umbrella.com
@@ -68,12 +73,22 @@ trap 'exit 130' INT TERM
 inns() { local n="$1"; shift; ip netns exec "$n" "$@"; }
 bg() { local n="$1"; shift; ip netns exec "$n" "$@" & PIDS+=("$!"); }
 
+# $1 = 'v6' for a dual-stack lab, else IPv4 only
 lab_up() {
   cleanup
+  local v6=0
+  [ "${1:-}" = v6 ] && v6=1
+  LAB_V6=$v6
   for n in "${NS[@]}"; do
     ip netns add "$n"
     ip -n "$n" link set lo up
-    inns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    if [ $v6 = 0 ]; then
+      inns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    else
+      # no router solicitations / autoconfiguration: static addresses and routes only
+      inns "$n" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
+        net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
+    fi
   done
   ip link add cli0 netns wcs-cli type veth peer name fw0 netns wcs-fw
   ip link add fw1 netns wcs-fw type veth peer name r1a netns wcs-r1
@@ -102,6 +117,25 @@ lab_up() {
   ip -n wcs-r2 route add 10.32.2.0/24 via 10.32.3.1
   ip -n wcs-srv route add default via 10.32.4.1
   for n in wcs-fw wcs-r1 wcs-r2; do inns "$n" sysctl -qw net.ipv4.ip_forward=1; done
+  if [ $v6 = 1 ]; then
+    ip -n wcs-cli addr add fd00:32:1::10/64 dev cli0 nodad
+    ip -n wcs-fw addr add fd00:32:1::1/64 dev fw0 nodad
+    ip -n wcs-fw addr add fd00:32:2::1/64 dev fw1 nodad
+    ip -n wcs-r1 addr add fd00:32:2::2/64 dev r1a nodad
+    ip -n wcs-r1 addr add fd00:32:3::1/64 dev r1b nodad
+    ip -n wcs-r2 addr add fd00:32:3::2/64 dev r2a nodad
+    ip -n wcs-r2 addr add fd00:32:4::1/64 dev r2b nodad
+    ip -n wcs-srv addr add fd00:32:4::200/64 dev srv0 nodad
+    ip -n wcs-srv addr add fd00:32:4::17/64 dev srv0 nodad
+    ip -n wcs-cli -6 route add default via fd00:32:1::1
+    ip -n wcs-fw -6 route add default via fd00:32:2::2
+    ip -n wcs-r1 -6 route add default via fd00:32:3::2
+    ip -n wcs-r1 -6 route add fd00:32:1::/64 via fd00:32:2::1
+    ip -n wcs-r2 -6 route add fd00:32:1::/64 via fd00:32:3::1
+    ip -n wcs-r2 -6 route add fd00:32:2::/64 via fd00:32:3::1
+    ip -n wcs-srv -6 route add default via fd00:32:4::1
+    for n in wcs-fw wcs-r1 wcs-r2; do inns "$n" sysctl -qw net.ipv6.conf.all.forwarding=1; done
+  fi
   mkdir -p /etc/netns/wcs-cli
   echo "nameserver 10.32.1.1" > /etc/netns/wcs-cli/resolv.conf
 
@@ -117,17 +151,26 @@ lab_up() {
     bg wcs-srv openssl s_server -quiet -www -accept "$a:443" -cert "$WORK/cert.pem" -key "$WORK/key.pem"
     bg wcs-srv python3 -m http.server 80 --bind "$a" --directory "$WORK/www"
   done
+  if [ $v6 = 1 ]; then
+    for a in fd00:32:4::200 fd00:32:4::17; do
+      bg wcs-srv openssl s_server -quiet -www -accept "[$a]:443" -cert "$WORK/cert.pem" -key "$WORK/key.pem"
+      bg wcs-srv python3 -m http.server 80 --bind "$a" --directory "$WORK/www"
+    done
+  fi
 }
 
-# dnsmasq on the firewall; $1 = 'chain' (the SWG name resolves) or 'nxdomain'
+# dnsmasq on the firewall; $1 = 'chain' (the SWG name resolves), 'chain6' (to an A and an
+# AAAA) or 'nxdomain'
 dns_up() {
-  local swg=()
-  if [ "$1" = chain ]; then
-    swg=(--host-record="$SWG_ELB,10.32.4.200" --cname="$SWG_ALIAS,$SWG_ELB" --cname="$SWG_NAME,$SWG_ALIAS")
-  fi
+  local swg=() web="$WEB_NAME,10.32.4.17"
+  case "$1" in
+    chain) swg=(--host-record="$SWG_ELB,10.32.4.200") ;;
+    chain6) swg=(--host-record="$SWG_ELB,10.32.4.200,fd00:32:4::200"); web="$WEB_NAME,10.32.4.17,fd00:32:4::17" ;;
+  esac
+  [ "$1" = nxdomain ] || swg+=(--cname="$SWG_ALIAS,$SWG_ELB" --cname="$SWG_NAME,$SWG_ALIAS")
   bg wcs-fw dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces --listen-address=10.32.1.1 \
     --user=root --pid-file="$WORK/dnsmasq.pid" --local-ttl=60 --local=/opendns.com/ --local=/umbrella.com/ \
-    --local=/amazonaws.com/ --local=/test/ --host-record="$WEB_NAME,10.32.4.17" "${swg[@]}"
+    --local=/amazonaws.com/ --local=/test/ --host-record="$web" "${swg[@]}"
 }
 
 fw_rule() { inns wcs-fw iptables -A FORWARD "$@"; }
@@ -136,6 +179,7 @@ wait_ready() {
   local i
   for i in $(seq 1 50); do
     if inns wcs-cli timeout 1 curl -s -o /dev/null "http://10.32.4.17/" && \
+       { [ "$LAB_V6" = 0 ] || inns wcs-cli timeout 1 curl -s -o /dev/null "http://[fd00:32:4::17]/"; } && \
        inns wcs-cli timeout 1 bash -c 'exec 3<>/dev/tcp/10.32.1.1/53' 2>/dev/null; then return 0; fi
     sleep 0.2
   done
@@ -164,10 +208,10 @@ swg_https() { inns wcs-cli curl -sk -m "$1" --connect-timeout "$1" -o /dev/null 
 scenario() {
   local name="$1"
   echo "== $name"
-  lab_up
   case "$name" in
-    nxdomain) dns_up nxdomain ;;
-    *) dns_up chain ;;
+    ipv6-refused) lab_up v6; dns_up chain6 ;;
+    nxdomain) lab_up; dns_up nxdomain ;;
+    *) lab_up; dns_up chain ;;
   esac
   wait_ready
   case "$name" in
@@ -216,6 +260,13 @@ scenario() {
       inns wcs-cli curl -sk -m 5 -o /dev/null "https://$SWG_NAME/" || true
       web
       ;;
+    ipv6-refused)
+      inns wcs-fw ip6tables -A FORWARD -p tcp -d fd00:32:4::200 -j REJECT --reject-with adm-prohibited
+      capture_start "$name"
+      web
+      swg_https 5
+      web
+      ;;
     *) echo "record.sh: unknown scenario $name" >&2; exit 2 ;;
   esac
   capture_stop
@@ -236,7 +287,7 @@ rewrite() {
   echo "   -> captures/web-protection/$name.pcap ($(stat -c %s "$HERE/$name.pcap") bytes)"
 }
 
-ALL=(drop-linear drop-exponential reset pass mixed nxdomain)
+ALL=(drop-linear drop-exponential reset pass mixed nxdomain ipv6-refused)
 LIST=("$@")
 [ ${#LIST[@]} -gt 0 ] || LIST=("${ALL[@]}")
 for s in "${LIST[@]}"; do

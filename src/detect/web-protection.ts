@@ -82,6 +82,7 @@ const MAX_CHAIN = 16;           // CNAME chain steps followed
 const MAX_NAMES_PER_ADDR = 8;
 const MAX_RST_SAMPLES = 64;
 const MAX_NEAR_NETS = 256;
+const MAX_DEFERRED = 4096;      // single-SYN attempts held for judgement in finish(), all targets together
 
 const REMEDY_URL = 'https://docs.sse.cisco.com/sse-dns-guide/docs/network-requirements-for-secure-access#ingress-ip-addresses-for-the-secure-web-gateway';
 
@@ -331,6 +332,7 @@ interface TargetState {
   rstDelays: number[];
   firstRstFrame: number;
   icmpDesc: string[];
+  icmpSenders: string[];
   /** SYN times of the unanswered attempt with the most SYNs, relative to its first SYN (ms) */
   synOffsetsMs: number[] | null;
   /** single-SYN attempts without answer, judged in finish() against the capture's end */
@@ -466,6 +468,7 @@ export class WebProtectionCheck implements Check {
   /** latest packet time seen on any finished flow (the capture's end, once all flows ended) */
   private endMs = -Infinity;
   private sawResponses = false;
+  private deferred = 0;
 
   constructor(private readonly ctx: CheckContext, private readonly opts: WebProtectionOptions) {
     this.isSwgName = globsRegex(opts.names);
@@ -533,7 +536,7 @@ export class WebProtectionCheck implements Check {
       if (flow.synCount < 2 && (flow.conn_state === 'S0' || flow.conn_state === null)) {
         // a single SYN: unanswered, or the capture ended before a retransmission was due.
         // Flows end in no particular order at the end of input, so decide in finish().
-        if (t.maybe.length < this.opts.maxClientsPerTarget) { t.maybe.push(a); return; }
+        if (this.deferred < MAX_DEFERRED) { t.maybe.push(a); this.deferred++; return; }
         if (this.endMs - a.lastSynMs < this.opts.pendingMs) { t.pending++; return; }
       }
       this.onUnanswered(t, a);
@@ -552,7 +555,7 @@ export class WebProtectionCheck implements Check {
         firstFrame: Number.isFinite(f0) ? f0 : 0, lastFrame: -1,
         attempts: 0, established: 0, midstream: 0, unanswered: 0, reset: 0, icmpRejected: 0, pending: 0,
         synRetransmits: 0, resetAfterHandshake: 0,
-        unans: new Evidence(), rej: new Evidence(), rstTtls: [], rstDelays: [], firstRstFrame: -1, icmpDesc: [],
+        unans: new Evidence(), rej: new Evidence(), rstTtls: [], rstDelays: [], firstRstFrame: -1, icmpDesc: [], icmpSenders: [],
         synOffsetsMs: null, maybe: [], emittedUnans: false, emittedRej: false,
       };
       this.targets.set(key, t);
@@ -613,13 +616,24 @@ export class WebProtectionCheck implements Check {
         count++;
         const d = icmpName(e.ipVersion, e.type, e.code) + ' from ' + e.sender;
         if (t.icmpDesc.length < 4 && !t.icmpDesc.includes(d)) t.icmpDesc.push(d);
+        if (t.icmpSenders.length < 4 && !t.icmpSenders.includes(e.sender)) t.icmpSenders.push(e.sender);
       }
     }
     ev.count += count;
     const first = flow.synFrames.length > 0 ? flow.synFrames[0] : flow.dir[0].firstFrame;
     let last = Math.max(flow.dir[0].lastFrame, flow.dir[1].lastFrame);
-    if (icmp !== null) for (const e of icmp) if (e.frameNo > last) last = e.frameNo;
-    ev.span(first, flow.tsSec, flow.tsNsec, last, flow.lastTsSec, flow.lastTsNsec);
+    let lastSec = flow.lastTsSec, lastNsec = flow.lastTsNsec;
+    if (icmp !== null) {
+      for (const e of icmp) {
+        if (e.frameNo <= last) continue;
+        // an ICMP error is not a packet of the flow: its time is known in ms only, kept to
+        // the microsecond (a float of epoch ms holds no more)
+        last = e.frameNo;
+        lastSec = Math.floor(e.tsMs / 1000);
+        lastNsec = Math.min(999_999_000, Math.round((e.tsMs - lastSec * 1000) * 1000) * 1000);
+      }
+    }
+    ev.span(first, flow.tsSec, flow.tsNsec, last, lastSec, lastNsec);
     ev.client(flow.id.orig_h, count, first, this.opts.maxClientsPerTarget);
     if (!t.emittedRej && this.ctx.emitEarly !== undefined) {
       t.emittedRej = true;
@@ -895,10 +909,15 @@ export class WebProtectionCheck implements Check {
       const parts: string[] = [];
       if (t.reset > 0) parts.push(`${plural(t.reset, 'attempt')} answered by a TCP reset${v.delayMs >= 0 ? ` after ${fmtMs(v.delayMs)}` : ''}`);
       if (t.icmpRejected > 0) parts.push(`${plural(t.icmpRejected, 'attempt')} answered by ${t.icmpDesc.join(', ') || 'an ICMP error'}`);
+      const others = t.icmpSenders.filter((x) => x !== t.ip);
+      const icmpSentence = others.length === 0 ? '' : others.length === t.icmpSenders.length
+        ? ` The ICMP error came from ${others.join(', ')}, not from the gateway.`
+        : ` ICMP errors came from ${others.join(', ')} besides the gateway itself.`;
       f.message = `${plural(ev.attempts, 'connection attempt')} ${fromClients} to ${svc}${via} ${ev.attempts === 1 ? 'was' : 'were'} refused: ${parts.join('; ')}.` +
-        (v.sentence !== '' ? ' ' + v.sentence : '');
+        (t.reset > 0 && v.sentence !== '' ? ' ' + v.sentence : '') + icmpSentence;
+      if (t.icmpSenders.length > 0) f.icmpFrom = [...t.icmpSenders];
       f.explanation = 'Something on the way actively refused the connection to the gateway (a firewall rejecting the traffic answers the SYN with a reset, or with an ICMP error, in the gateway\'s name). ' + failOpen;
-      f.rst = {
+      if (t.reset > 0) f.rst = {
         source: v.source, ttl: v.rstTtl, hops: v.rstHops, pathTtl: v.pathTtl, pathHops: v.pathHops, pathBasis: v.pathBasis,
         pathFrom: v.pathFrom, pathFrame: v.pathFrame, synToRstMs: v.delayMs, pathRttMs: v.pathRttMs,
       };
@@ -933,6 +952,7 @@ export class WebProtectionCheck implements Check {
     for (const t of this.targets.values()) {
       const ms = t.maybe;
       t.maybe = [];
+      this.deferred -= ms.length;
       ms.sort((a, b) => a.firstFrame - b.firstFrame);
       for (const a of ms) {
         if (this.endMs - a.lastSynMs < this.opts.pendingMs) t.pending++;

@@ -461,7 +461,11 @@ test('an ICMP error refusing the SYN is reported under swg-reset with the ICMP f
   assert.equal(f.id, 'swg-reset');
   assert.deepEqual(f.frames, [10, 11]);
   assert.equal(f.count, 2);
-  assert.match(f.message, /1 attempt answered by ICMP communication administratively prohibited from 10\.32\.1\.1/);
+  assert.match(f.message, /1 attempt answered by ICMP communication administratively prohibited from 10\.32\.1\.1\. The ICMP error came from 10\.32\.1\.1, not from the gateway\.$/);
+  assert.equal(f.lastFrame, 11);
+  assert.equal(f.lastSeen, '2024-08-27T03:06:41.001000Z', 'the ICMP error time, not the SYN time');
+  assert.deepEqual(f.icmpFrom, ['10.32.1.1']);
+  assert.equal(f.rst, undefined, 'no reset facts without a reset');
   assert.equal(f.wiresharkFilter, 'ip.addr == 18.135.112.200 && tcp.port == 443 && (tcp.flags.syn == 1 || tcp.flags.reset == 1 || icmp)');
 });
 

@@ -198,8 +198,40 @@ test('nxdomain: the SWG name does not resolve -> warn, no finding', async () => 
     [{ name: SWG_NAME, queries: 2, resolved: false, rcodes: { NXDOMAIN: 2 } }]);
 });
 
+test('ipv6-refused: dual stack, IPv6 to the SWG refused by ICMPv6 from the firewall, IPv4 works -> warn', async () => {
+  const { result, findings, targets } = await analyze('ipv6-refused');
+  const SWG6 = '2a05:d01c:95a:6c01::c8';
+  const CLIENT6 = '2a02:8010:6b5c:1::57';
+  assert.equal(result.status, 'warn');
+  assert.equal(result.summary, `1 of 2 connection attempts to the Secure Web Gateway failed (1 refused; to ${SWG6}:443), 1 succeeded.`);
+  assert.deepEqual(targets.map((t) => pick(t, TARGET_KEYS)), [
+    { ip: SWG6, port: 443, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 44 }, configured: null,
+      attempts: 1, synRetransmits: 0, established: 0, reset: 0, unanswered: 0, icmpRejected: 1, pending: 0,
+      rstTtl: null, rstHops: null, pathHops: 3, pathTtl: 61, rstSource: null },
+    { ip: '18.135.112.200', port: 443, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 42 }, configured: null,
+      attempts: 1, synRetransmits: 0, established: 1, reset: 0, unanswered: 0, icmpRejected: 0, pending: 0,
+      rstTtl: null, rstHops: null, pathHops: 3, pathTtl: 61, rstSource: null },
+  ]);
+  assert.equal(findings.length, 1);
+  const f = findings[0];
+  assert.deepEqual(pick(f, FINDING_KEYS), {
+    id: 'swg-reset', check: 'web-protection', severity: 'error',
+    target: { ip: SWG6, port: 443, transport: 'tcp', names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 44 }, configured: null },
+    clients: [{ ip: CLIENT6, count: 2, firstFrame: 45 }], count: 2, attempts: 1, frames: [45, 46], firstFrame: 45, lastFrame: 46,
+    firstSeen: '2024-08-27T06:41:22.297991Z', lastSeen: '2024-08-27T06:41:22.298033Z',
+  });
+  assert.equal(f.message, `1 connection attempt from ${CLIENT6} to the Secure Web Gateway ${SWG6} on TCP/443 (resolved from ${SWG_NAME} in frame 44) ` +
+    'was refused: 1 attempt answered by ICMPv6 administratively prohibited from 2a02:8010:6b5c:1::1. ' +
+    'The ICMP error came from 2a02:8010:6b5c:1::1, not from the gateway.');
+  assert.equal(f.wiresharkFilter, `ipv6.addr == ${SWG6} && tcp.port == 443 && (tcp.flags.syn == 1 || tcp.flags.reset == 1 || icmpv6)`);
+});
+
+test('ipv6-refused: the filter shows exactly the SYN and the ICMPv6 error', { skip: need('tshark') }, async () => {
+  checkFilters('ipv6-refused', (await analyze('ipv6-refused')).findings);
+});
+
 test('all checks enabled: the web-protection result is the same as alone', async () => {
-  for (const name of ['reset', 'drop-linear']) {
+  for (const name of ['reset', 'drop-linear', 'ipv6-refused']) {
     const alone = await analyze(name);
     const all = await analyze(name, defaultConfig().checks);
     assert.deepEqual(all.result, alone.result, name);
