@@ -169,6 +169,7 @@ interface PortAgg {
   refused: number;
   icmp: number;
   unanswered: number;
+  unansweredSyns: number;
   pending: number;
   failFrames: number[];
   failCount: number;
@@ -213,7 +214,7 @@ function newPort(port: number): PortAgg {
   return {
     port, conns: 0, states: new Map(), answered: 0, synAckTtl: -1, synAckFrame: -1, hops: -1, rttMin: -1,
     synAckFrames: [], tls: null, http: null, sni: null, responses: 0, resets: 0, resetFrames: [], failed: 0,
-    refused: 0, icmp: 0, unanswered: 0, pending: 0, failFrames: [], failCount: 0, app: [], clients: new Map(),
+    refused: 0, icmp: 0, unanswered: 0, unansweredSyns: 0, pending: 0, failFrames: [], failCount: 0, app: [], clients: new Map(),
     first: { frame: -1, sec: 0, nsec: 0 }, last: { frame: -1, sec: 0, nsec: 0 }, maybe: [],
   };
 }
@@ -238,7 +239,8 @@ function fmtMs(ms: number): string {
   if (ms < 0) return '?';
   if (ms >= 1000) return (ms / 1000).toFixed(2) + ' s';
   if (ms >= 10) return ms.toFixed(0) + ' ms';
-  return ms.toFixed(1) + ' ms';
+  if (ms >= 1) return ms.toFixed(1) + ' ms';
+  return String(Number(ms.toFixed(3))) + ' ms';
 }
 
 function round3(x: number): number {
@@ -272,7 +274,7 @@ export class GotomeetingCheck implements Check {
   private readonly portCls = new Uint8Array(65536);
   private readonly portOrder: number[];
   /** addresses a DNS answer (or SNI/Host) named as GoToMeeting servers: address -> name */
-  private readonly learned = new Map<string, string>();
+  private readonly learned = new Map<string, { name: string; how: 'dns' | 'sni' | 'host' }>();
   /** flows sampled per other destination */
   private readonly sampled = new Map<string, number>();
   private readonly targets = new Map<string, Target>();
@@ -343,15 +345,24 @@ export class GotomeetingCheck implements Check {
       if ((matched !== null && matched.includes(a.name)) || this.isGtmName(a.name)) {
         const name = matched !== null ? matched[0] : a.name;
         if (this.gtmNamesSeen.size < MAX_NAMES * 16) this.gtmNamesSeen.add(name);
-        if (!this.learned.has(a.data) && this.learned.size < this.opts.maxLearned) this.learned.set(a.data, name);
+        if (!this.learned.has(a.data) && this.learned.size < this.opts.maxLearned) this.learned.set(a.data, { name, how: 'dns' });
       }
     }
   }
 
   onFlowEnd(flow: FlowRecord): void {
     if (flow.lastMs > this.endMs) this.endMs = flow.lastMs;
+    if (flow.id.proto !== 'tcp') return;
     const st = flow.ext?.[CHECK];
-    if (st === undefined || flow.id.proto !== 'tcp') return;
+    if (st === undefined) {
+      // a flow that was not sampled, to a destination already found behind a proxy: count it
+      // (handshake facts only; its first bytes were not collected)
+      if (this.others.size === 0 || (this.portCls[flow.id.resp_p] & PORT_SAMPLE) === 0) return;
+      const t = this.others.get(flow.id.resp_h);
+      if (t === undefined || !this.ctx.clientAllowed(flow.id.orig_h)) return;
+      this.addConn(t, observeFlow(flow, null, this.certs, this.opts.resetWindowMs));
+      return;
+    }
     if (!this.ctx.clientAllowed(flow.id.orig_h)) return;
     const segs = st === SAMPLED ? null : (st as SegMap);
     const o = observeFlow(flow, segs, this.certs, this.opts.resetWindowMs);
@@ -363,12 +374,12 @@ export class GotomeetingCheck implements Check {
     }
     if (this.explicitProxies.has(ip)) return;
     let gtm = segs !== null;
-    let how: string | null = null;
+    let how: 'sni' | 'host' | null = null;
     if (o.sni !== null && this.isGtmName(o.sni)) { gtm = true; how = 'sni'; }
     else if (o.httpHost !== null && this.isGtmName(o.httpHost)) { gtm = true; how = 'host'; }
     if (gtm && (this.portCls[o.port] & PORT_GTM) !== 0) {
       if (how !== null && !this.learned.has(ip) && this.learned.size < this.opts.maxLearned) {
-        this.learned.set(ip, how === 'sni' ? o.sni! : o.httpHost!);
+        this.learned.set(ip, { name: how === 'sni' ? o.sni! : o.httpHost!, how });
       }
       const t = this.target(this.targets, ip, o, true);
       if (t === null) return;
@@ -401,7 +412,7 @@ export class GotomeetingCheck implements Check {
     const how: string[] = [];
     if (gtm) {
       if (r !== null) how.push('range');
-      if (this.learned.has(ip) && o.sni === null && o.httpHost === null) how.push('dns');
+      if (this.learned.get(ip)?.how === 'dns') how.push('dns');
     }
     t = {
       key: ip, ip, v6: o.v6, gtm, range: r !== null ? r.text : null, how, names: [],
@@ -463,6 +474,7 @@ export class GotomeetingCheck implements Check {
 
   private unanswered(p: PortAgg, o: ConnObs): void {
     p.failed++; p.unanswered++;
+    p.unansweredSyns += o.synCount;
     p.failCount += o.synCount;
     for (const f of o.synFrames) pushBounded(p.failFrames, f);
   }
@@ -733,7 +745,7 @@ export class GotomeetingCheck implements Check {
       for (const nf of this.ctx.names.namesFor(t.ip)) {
         if (!out.includes(nf.name) && out.length < MAX_NAMES) out.push(nf.name);
       }
-      const l = this.learned.get(t.ip);
+      const l = this.learned.get(t.ip)?.name;
       if (l !== undefined && !out.includes(l)) out.push(l);
     }
     for (const n of t.names) if (!out.includes(n) && out.length < MAX_NAMES) out.push(n);
@@ -833,9 +845,8 @@ export class GotomeetingCheck implements Check {
     const signals = hit.flatMap((p) => p.signals.map((x) => x.s));
     const names = this.namesOf(t);
     const ipf = this.ipField(t, 'src');
-    const hitSet = `{${portsHit.join(' ')}}`;
     const refPart = ev.ref !== null ? '(tcp.flags.syn == 1 && tcp.flags.ack == 1) || ' : '';
-    const filter = `${ipf} && (${refPart}(tcp.srcport in ${hitSet} && (tcp.flags.syn == 1 || tcp.len > 0 || tcp.flags.reset == 1 || tcp.flags.fin == 1)))`;
+    const filter = `${ipf} && (${refPart}(${portTest('tcp.srcport', portsHit)} && (tcp.flags.syn == 1 || tcp.len > 0 || tcp.flags.reset == 1 || tcp.flags.fin == 1)))`;
     const tlsOn8200 = hit.some((p) => p.agg.port !== 443 && p.agg.tls !== null) || (ev.ref !== null && ev.ref.agg.port !== 443 && ev.ref.agg.tls !== null);
     const tlsPort = [...hit.map((p) => p.agg), ...(ev.ref !== null ? [ev.ref.agg] : [])].find((a) => a.port !== 443 && a.tls !== null)?.port;
 
@@ -918,7 +929,7 @@ export class GotomeetingCheck implements Check {
       count += a.failCount + a.resets;
       attempts += a.conns;
       const bits: string[] = [];
-      if (a.unanswered > 0) bits.push(`${plural(a.unanswered, 'attempt')} unanswered`);
+      if (a.unanswered > 0) bits.push(`${plural(a.unanswered, 'attempt')} unanswered (${plural(a.unansweredSyns, 'SYN')}, no SYN-ACK)`);
       if (a.refused > 0) bits.push(`${plural(a.refused, 'attempt')} refused`);
       if (a.resets > 0) bits.push(`${plural(a.resets, 'connection')} reset right after the client's first bytes`);
       if (a.pending > 0) bits.push(`${plural(a.pending, 'attempt')} still pending at the end of the capture`);
@@ -928,7 +939,7 @@ export class GotomeetingCheck implements Check {
     const names = this.namesOf(t);
     const portsAll = aggs.map((a) => a.port);
     const icmp = aggs.some((a) => a.icmp > 0) ? (t.v6 ? ' || icmpv6' : ' || icmp') : '';
-    const filter = `${this.ipField(t, 'addr')} && tcp.port in {${portsAll.join(' ')}} && (tcp.flags.syn == 1 || tcp.flags.reset == 1 || tcp.flags.fin == 1${icmp})`;
+    const filter = `${this.ipField(t, 'addr')} && ${portTest('tcp.port', portsAll)} && (tcp.flags.syn == 1 || tcp.flags.reset == 1 || tcp.flags.fin == 1${icmp})`;
     const who = `GoToMeeting server ${t.ip}${names.length > 0 ? ` (${names[0]})` : ''}`;
     const f: Finding = {
       id: 'gtm-blocked', check: CHECK, severity: 'error',
@@ -966,7 +977,7 @@ export class GotomeetingCheck implements Check {
     const names = this.namesOf(t);
     const a0 = aggs.find((a) => a.answered > 0);
     const nearText = a0 !== undefined ? `, answered from ${plural(a0.hops, 'hop')}${a0.rttMin >= 0 ? ` in ${fmtMs(a0.rttMin)}` : ''}` : '';
-    const filter = `${this.ipField(t, 'src')} && tcp.srcport in {${portsHit.join(' ')}} && (tcp.flags.syn == 1 || tcp.len > 0)`;
+    const filter = `${this.ipField(t, 'src')} && ${portTest('tcp.srcport', portsHit)} && (tcp.flags.syn == 1 || tcp.len > 0)`;
     return {
       id: 'proxy-intercepted', check: CHECK, severity: 'info',
       target: { ip: t.ip, ports: portsHit, transport: 'tcp', names, signals },
@@ -981,6 +992,11 @@ export class GotomeetingCheck implements Check {
       signals,
     };
   }
+}
+
+/** a display-filter test of a port field: `f == 80` or `f in {443, 80}` (Wireshark >= 4.0 needs the commas) */
+function portTest(field: string, ports: readonly number[]): string {
+  return ports.length === 1 ? `${field} == ${ports[0]}` : `${field} in {${ports.join(', ')}}`;
 }
 
 function isRedirect(status: number): boolean {
