@@ -37,16 +37,7 @@ export function flowHash(e1: number, e2: number, proto: number): number {
   return fmix32((Math.imul(lo, 0xcc9e2d51) + hi + Math.imul(proto, 0x1b873593)) >>> 0);
 }
 
-const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-function base62(v: number, width: number): string {
-  let s = '';
-  for (let i = 0; i < width; i++) {
-    s = B62[v % 62] + s;
-    v = Math.floor(v / 62);
-  }
-  return s;
-}
+const B62 = Uint8Array.from('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', (c) => c.charCodeAt(0));
 
 /**
  * Deterministic Zeek-looking uid for the n-th flow ('C' + 11 base62 characters). The first
@@ -54,7 +45,19 @@ function base62(v: number, width: number): string {
  * 2^32 flows of one run; the rest only make them look less sequential.
  */
 export function flowUid(n: number, seed: number): string {
-  const h1 = fmix32((n ^ Math.imul(seed, 0x9e3779b9)) >>> 0);
-  const h2 = fmix32((Math.imul(n, 0x85ebca77) + seed + 0x165667b1) >>> 0);
-  return 'C' + base62(h1, 6) + base62(h2 % 916132832, 5); // 62^5 = 916132832
+  let h1 = fmix32((n ^ Math.imul(seed, 0x9e3779b9)) >>> 0);
+  let h2 = fmix32((Math.imul(n, 0x85ebca77) + seed + 0x165667b1) >>> 0) % 916132832;   // 62^5
+  // digits, most significant first (one string allocation)
+  const d5 = B62[h1 % 62]; h1 = Math.floor(h1 / 62);
+  const d4 = B62[h1 % 62]; h1 = Math.floor(h1 / 62);
+  const d3 = B62[h1 % 62]; h1 = Math.floor(h1 / 62);
+  const d2 = B62[h1 % 62]; h1 = Math.floor(h1 / 62);
+  const d1 = B62[h1 % 62]; h1 = Math.floor(h1 / 62);
+  const d0 = B62[h1 % 62];
+  const e4 = B62[h2 % 62]; h2 = Math.floor(h2 / 62);
+  const e3 = B62[h2 % 62]; h2 = Math.floor(h2 / 62);
+  const e2 = B62[h2 % 62]; h2 = Math.floor(h2 / 62);
+  const e1 = B62[h2 % 62]; h2 = Math.floor(h2 / 62);
+  const e0 = B62[h2 % 62];
+  return String.fromCharCode(67, d0, d1, d2, d3, d4, d5, e0, e1, e2, e3, e4);
 }

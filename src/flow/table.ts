@@ -3,9 +3,10 @@
 // resp_p, proto}, history, conn_state.
 //
 // Layout (the per-packet hot path builds no strings, no closures, no string-keyed lookups):
-// - Per-flow state lives in typed arrays indexed by a flow slot (struct of arrays, ~350
-//   bytes a flow). Freed slots are reused through a free list; the arrays grow by doubling
-//   up to `maxFlows`.
+// - Per-flow state lives in one ArrayBuffer, a fixed 352-byte record per flow read through
+//   typed-array views (the lookup fields share the first cache line, so a packet touches a
+//   few adjacent lines rather than one line per field). Freed records are reused through a
+//   free list; the buffer grows by doubling up to `maxFlows`.
 // - The lookup is open addressing (linear probing, backward-shift deletion) in an Int32Array
 //   of slot -> flow index + 1. The hash is computed from the address and port bytes in
 //   `pkt.data` and is symmetric, so both directions land in the same bucket; keys are
@@ -115,8 +116,8 @@ const F_DNS = 1;
 const F_STREAMS = 2;
 
 // per-direction flag bits
-const D_SEQ = 1;      // nextSeq valid
-const D_ISN = 2;      // this direction sent a SYN; isn valid
+const DF_SEQ = 1;     // nextSeq valid
+const DF_ISN = 2;     // this direction sent a SYN; isn valid
 
 // shared, frozen: replaced by a fresh array before anything is added
 const EMPTY_NUMS = Object.freeze([]) as unknown as number[];
@@ -154,18 +155,6 @@ function icmpCounterpart(ver: number, type: number): number {
 
 function protoName(proto: number): 'tcp' | 'udp' | 'icmp' {
   return proto === 6 ? 'tcp' : proto === 17 ? 'udp' : 'icmp';
-}
-
-type U8 = Uint8Array;
-type U16 = Uint16Array;
-type U32 = Uint32Array;
-type I32 = Int32Array;
-type F64 = Float64Array;
-
-function grown<T extends U8 | U16 | U32 | I32 | F64>(a: T, n: number): T {
-  const b = new (a.constructor as { new(n: number): T })(n);
-  b.set(a as never);
-  return b;
 }
 
 /** The record observers see. Field order fixed by the constructor (one hidden class). */
@@ -215,6 +204,75 @@ function newDirStats(): DirStats {
   return { pkts: 0, bytes: 0, payloadBytes: 0, ttlMin: -1, ttlMax: -1, firstTtl: -1, firstFrame: -1, lastFrame: -1 };
 }
 
+// ---------------------------------------------------------------------------------------
+// Per-flow record layout: one ArrayBuffer, FLOW_BYTES per flow, read through typed views
+// (u8/u16/u32/i32/f64) at byte offsets. The fields a lookup compares sit in the first
+// cache line; a packet touches about four adjacent lines of its flow.
+
+const FLOW_BYTES = 352;
+// flow fields (byte offsets; the view's index is offset >> log2(size))
+const O_HASH = 0;          // u32
+const O_KINFO = 4;         // u16: proto | 0x100 for IPv6
+const O_CLS = 6;           // u8: timeout class, CLS_FREE when unused
+const O_HLEN = 7;          // u8: history length
+const O_PORTS = 8;         // u32: origPort << 16 | respPort
+const O_FLAGS = 12;        // u16
+const O_RSTDIR = 14;       // u8
+const O_SYNTTL = 15;       // u8
+const O_ADDR = 16;         // u32 x 8: orig (A) words 0..3, resp (B) words 4..7
+const O_PREV = 48;         // i32: LRU list
+const O_NEXT = 52;         // i32: LRU list / free list
+const O_LASTMS = 56;       // f64
+const O_FIRSTMS = 64;      // f64
+const O_FIRSTSEC = 72;     // f64
+const O_LASTSEC = 80;      // f64
+const O_FIRSTNSEC = 88;    // u32
+const O_LASTNSEC = 92;     // u32
+const O_SERIAL = 96;       // u32: creation number (uid)
+const O_WATCH = 100;       // u32: observer bits (WANT_PACKETS)
+const O_SYNCOUNT = 104;    // u32
+const O_SYNFRAME = 108;    // u32
+const O_SYNISN = 112;      // u32
+const O_SYNACKFRAME = 116; // u32
+const O_RSTFRAME = 120;    // u32
+const O_SYNACKTTL = 124;   // u8
+const O_RSTTTL = 125;      // u8
+const O_SYNMS = 128;       // f64
+const O_SYNACKMS = 136;    // f64
+const O_RSTMS = 144;       // f64
+const O_HIST = 152;        // u8 x HISTORY_MAX (24)
+const O_DIR = 176;         // two per-direction blocks
+const DIR_BYTES = 88;
+// per-direction fields (byte offsets inside the block)
+const D_BYTES = 0;         // f64
+const D_PAY = 8;           // f64
+const D_DATAMS = 16;       // f64
+const D_PKTS = 24;         // u32
+const D_FFRAME = 28;       // u32
+const D_LFRAME = 32;       // u32
+const D_NEXTSEQ = 36;      // u32
+const D_ISN = 40;          // u32
+const D_LSYN = 44;         // u32
+const D_LFIN = 48;         // u32
+const D_LRST = 52;         // u32
+const D_CNTT = 56;         // u32
+const D_CNTW = 60;         // u32
+const D_CNTG = 64;         // u32
+const D_FINFRM = 68;       // u32
+const D_DATAFRM = 72;      // u32
+const D_HMASK = 76;        // u16
+const D_TTLMIN = 78;       // u8
+const D_TTLMAX = 79;       // u8
+const D_TTLFIRST = 80;     // u8
+const D_ST = 81;           // u8: TCP endpoint state / UDP active
+const D_PST = 82;          // u8: previous TCP endpoint state
+const D_DFLAGS = 83;       // u8
+
+/** byte offset of direction `dir`'s block of flow `i` */
+function dirBase(i: number, dir: number): number {
+  return i * FLOW_BYTES + O_DIR + dir * DIR_BYTES;
+}
+
 export class FlowTable {
   // --- configuration
   private readonly timeoutOf: Float64Array;
@@ -233,68 +291,19 @@ export class FlowTable {
 
   // --- capacity and allocation
   private cap = 0;
-  private used = 0;          // slots ever handed out (< cap)
-  private freeHead = -1;     // free list through `next`
+  private used = 0;          // flow indexes ever handed out (< cap)
+  private freeHead = -1;     // free list through O_NEXT
   private liveCount = 0;
-  private slots: I32 = new Int32Array(0);
+  /** open addressing: pairs (flow index + 1, hash); 0 = empty */
+  private slots: Int32Array = new Int32Array(0);
   private slotMask = 0;
 
-  // --- per flow
-  private hash: U32 = new Uint32Array(0);
-  private kinfo: U16 = new Uint16Array(0);       // proto | 0x100 for IPv6
-  private addr: U32 = new Uint32Array(0);        // 8 words: orig (A) 0..3, resp (B) 4..7
-  private ports: U32 = new Uint32Array(0);       // origPort << 16 | respPort
-  private prev: I32 = new Int32Array(0);
-  private next: I32 = new Int32Array(0);
-  private cls: U8 = new Uint8Array(0);
-  private serial: U32 = new Uint32Array(0);
-  private firstSec: F64 = new Float64Array(0);
-  private firstNsec: U32 = new Uint32Array(0);
-  private lastSec: F64 = new Float64Array(0);
-  private lastNsec: U32 = new Uint32Array(0);
-  private firstMs: F64 = new Float64Array(0);
-  private lastMs: F64 = new Float64Array(0);
-  private flags: U16 = new Uint16Array(0);
-  private watchers: U32 = new Uint32Array(0);
-  private synCount: U32 = new Uint32Array(0);
-  private synFrame: U32 = new Uint32Array(0);
-  private synMs: F64 = new Float64Array(0);
-  private synIsn: U32 = new Uint32Array(0);
-  private synTtl: U8 = new Uint8Array(0);
-  private synAckFrame: U32 = new Uint32Array(0);
-  private synAckMs: F64 = new Float64Array(0);
-  private synAckTtl: U8 = new Uint8Array(0);
-  private rstFrame: U32 = new Uint32Array(0);
-  private rstDir: U8 = new Uint8Array(0);
-  private rstTtl: U8 = new Uint8Array(0);
-  private rstMs: F64 = new Float64Array(0);
-  private histLen: U8 = new Uint8Array(0);
-  private hist: U8 = new Uint8Array(0);          // HISTORY_MAX bytes per flow
-
-  // --- per direction (index flow * 2 + dir)
-  private pkts: U32 = new Uint32Array(0);
-  private bytes: F64 = new Float64Array(0);
-  private pay: F64 = new Float64Array(0);
-  private ttlMin: U8 = new Uint8Array(0);
-  private ttlMax: U8 = new Uint8Array(0);
-  private ttlFirst: U8 = new Uint8Array(0);
-  private fFrame: U32 = new Uint32Array(0);
-  private lFrame: U32 = new Uint32Array(0);
-  private st: U8 = new Uint8Array(0);            // TCP endpoint state / UDP active
-  private pst: U8 = new Uint8Array(0);           // previous TCP endpoint state
-  private dflags: U8 = new Uint8Array(0);
-  private nextSeq: U32 = new Uint32Array(0);
-  private isn: U32 = new Uint32Array(0);
-  private lastSyn: U32 = new Uint32Array(0);
-  private lastFin: U32 = new Uint32Array(0);
-  private lastRst: U32 = new Uint32Array(0);
-  private hmask: U16 = new Uint16Array(0);
-  private cntT: U32 = new Uint32Array(0);
-  private cntW: U32 = new Uint32Array(0);
-  private cntG: U32 = new Uint32Array(0);
-  private finFrm: U32 = new Uint32Array(0);
-  private dataFrm: U32 = new Uint32Array(0);
-  private dataMs: F64 = new Float64Array(0);
+  // --- the flow records (views over one buffer)
+  private u8: Uint8Array = new Uint8Array(0);
+  private u16: Uint16Array = new Uint16Array(0);
+  private u32: Uint32Array = new Uint32Array(0);
+  private i32: Int32Array = new Int32Array(0);
+  private f64: Float64Array = new Float64Array(0);
 
   // --- per flow, JS objects (only for flows that need them)
   private recs: (FlowRec | null)[] = [];
@@ -310,8 +319,9 @@ export class FlowTable {
   private created = 0;
   private evictedCount = 0;
   private evictPending = 0;
+  /** hash computed by the last lookup() (saves recomputing it when the flow is created) */
+  private lastHash = 0;
   private readonly byState = new Float64Array(CONN_STATES.length);
-  private readonly stateIndex = new Map<string, number>(CONN_STATES.map((s, i) => [s, i]));
 
   // --- IPv4 text cache (direct mapped), and scratch for IPv6 formatting
   private readonly v4Key = new Uint32Array(4096);
@@ -388,17 +398,18 @@ export class FlowTable {
     let found = this.lookup(ver, proto, a0, a1, a2, a3, b0, b1, b2, b3, sp, dp);
     const h = this.lastHash;
     if (found >= 0) {
-      const idx = found >> 1;
-      const c = this.cls[idx];
-      if (ms - this.lastMs[idx] > this.timeoutOf[c]) {
+      const i = found >> 1;
+      const b = i * FLOW_BYTES;
+      const c = this.u8[b + O_CLS];
+      if (ms - this.f64[(b + O_LASTMS) >> 3] > this.timeoutOf[c]) {
         // idle beyond its timeout: the old flow is over, this packet starts a new one
-        this.finalize(idx, ms);
+        this.finalize(i, ms);
         found = -1;
       } else if (proto === 6 && c === CLS_CLOSED && (pkt.tcpFlags & (TH_SYN | TH_ACK)) === TH_SYN) {
-        const e = found;   // idx * 2 + dir
-        if ((this.dflags[e] & D_ISN) === 0 || this.isn[e] !== (pkt.seq >>> 0)) {
+        const db = dirBase(i, found & 1);
+        if ((this.u8[db + D_DFLAGS] & DF_ISN) === 0 || this.u32[(db + D_ISN) >> 2] !== (pkt.seq >>> 0)) {
           // port reuse: a new SYN on a flow that ended
-          this.finalize(idx, ms);
+          this.finalize(i, ms);
           found = -1;
         }
       }
@@ -418,9 +429,9 @@ export class FlowTable {
   /** End of input: finalize every flow (pending DNS judged by the timeout at the last packet time). */
   flushAll(): void {
     const live: number[] = [];
-    for (let c = 0; c < NCLS; c++) for (let i = this.head[c]; i >= 0; i = this.next[i]) live.push(i);
-    const serial = this.serial;
-    live.sort((x, y) => serial[x] - serial[y]);
+    for (let c = 0; c < NCLS; c++) for (let i = this.head[c]; i >= 0; i = this.nextOf(i)) live.push(i);
+    const u32 = this.u32;
+    live.sort((x, y) => u32[(x * FLOW_BYTES + O_SERIAL) >> 2] - u32[(y * FLOW_BYTES + O_SERIAL) >> 2]);
     const now = this.clock === -Infinity ? 0 : this.clock;
     for (const i of live) this.finalize(i, now);
     this.flushEvictions();
@@ -449,137 +460,98 @@ export class FlowTable {
     const h = flowHash(endpointHash(fa, sp), endpointHash(fb, dp), proto);
     this.lastHash = h;
     const ki = ver === 6 ? proto | 0x100 : proto;
-    const slots = this.slots, mask = this.slotMask, hash = this.hash, kinfo = this.kinfo, addr = this.addr;
+    const slots = this.slots, mask = this.slotMask, u32 = this.u32, u16 = this.u16;
     const fwd = ((sp << 16) | dp) >>> 0;
     const rev = ((dp << 16) | sp) >>> 0;
+    const hs = h | 0;
     let s = h & mask;
     for (;;) {
-      const v = slots[s];
+      const v = slots[s << 1];
       if (v === 0) return -1;
+      if (slots[(s << 1) | 1] !== hs) { s = (s + 1) & mask; continue; }
       const i = v - 1;
-      if (hash[i] === h && kinfo[i] === ki) {
-        const base = i << 3;
-        const pp = this.ports[i];
-        if (pp === fwd && addr[base] === a0 && addr[base + 4] === b0 &&
-            (ver === 4 || (addr[base + 1] === a1 && addr[base + 2] === a2 && addr[base + 3] === a3 &&
-              addr[base + 5] === b1 && addr[base + 6] === b2 && addr[base + 7] === b3))) return i << 1;
-        if (pp === rev && addr[base] === b0 && addr[base + 4] === a0 &&
-            (ver === 4 || (addr[base + 1] === b1 && addr[base + 2] === b2 && addr[base + 3] === b3 &&
-              addr[base + 5] === a1 && addr[base + 6] === a2 && addr[base + 7] === a3))) return (i << 1) | 1;
+      const w = (i * FLOW_BYTES) >> 2;            // u32 index of the record
+      if (u16[(w << 1) + (O_KINFO >> 1)] === ki) {
+        const pp = u32[w + (O_PORTS >> 2)];
+        const a = w + (O_ADDR >> 2);
+        if (pp === fwd && u32[a] === a0 && u32[a + 4] === b0 &&
+            (ver === 4 || (u32[a + 1] === a1 && u32[a + 2] === a2 && u32[a + 3] === a3 &&
+              u32[a + 5] === b1 && u32[a + 6] === b2 && u32[a + 7] === b3))) return i << 1;
+        if (pp === rev && u32[a] === b0 && u32[a + 4] === a0 &&
+            (ver === 4 || (u32[a + 1] === b1 && u32[a + 2] === b2 && u32[a + 3] === b3 &&
+              u32[a + 5] === a1 && u32[a + 6] === a2 && u32[a + 7] === a3))) return (i << 1) | 1;
       }
       s = (s + 1) & mask;
     }
   }
 
-  /** hash computed by the last lookup() (saves recomputing it when the flow is created) */
-  private lastHash = 0;
+  private hashOf(i: number): number {
+    return this.u32[(i * FLOW_BYTES) >> 2];
+  }
 
   private slotInsert(idx: number, h: number): void {
     const slots = this.slots, mask = this.slotMask;
     let s = h & mask;
-    while (slots[s] !== 0) s = (s + 1) & mask;
-    slots[s] = idx + 1;
+    while (slots[s << 1] !== 0) s = (s + 1) & mask;
+    slots[s << 1] = idx + 1;
+    slots[(s << 1) | 1] = h | 0;
   }
 
   private slotRemove(idx: number): void {
-    const slots = this.slots, mask = this.slotMask, hash = this.hash;
-    let i = hash[idx] & mask;
-    while (slots[i] !== idx + 1) {
-      if (slots[i] === 0) return;   // not present (cannot happen)
+    const slots = this.slots, mask = this.slotMask;
+    let i = this.hashOf(idx) & mask;
+    while (slots[i << 1] !== idx + 1) {
+      if (slots[i << 1] === 0) return;   // not present (cannot happen)
       i = (i + 1) & mask;
     }
     // backward-shift deletion keeps probe sequences intact without tombstones
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      const v = slots[j];
+      const v = slots[j << 1];
       if (v === 0) break;
-      const k = hash[v - 1] & mask;
+      const hv = slots[(j << 1) | 1];
+      const k = hv & mask;
       const between = i <= j ? (i < k && k <= j) : (i < k || k <= j);
       if (!between) {
-        slots[i] = v;
+        slots[i << 1] = v;
+        slots[(i << 1) | 1] = hv;
         i = j;
       }
     }
-    slots[i] = 0;
+    slots[i << 1] = 0;
+    slots[(i << 1) | 1] = 0;
   }
 
   // =======================================================================================
   // capacity
 
   private resize(newCap: number): void {
-    const n = newCap;
-    this.hash = grown(this.hash, n);
-    this.kinfo = grown(this.kinfo, n);
-    this.addr = grown(this.addr, n * 8);
-    this.ports = grown(this.ports, n);
-    this.prev = grown(this.prev, n);
-    this.next = grown(this.next, n);
-    this.cls = grown(this.cls, n);
-    this.serial = grown(this.serial, n);
-    this.firstSec = grown(this.firstSec, n);
-    this.firstNsec = grown(this.firstNsec, n);
-    this.lastSec = grown(this.lastSec, n);
-    this.lastNsec = grown(this.lastNsec, n);
-    this.firstMs = grown(this.firstMs, n);
-    this.lastMs = grown(this.lastMs, n);
-    this.flags = grown(this.flags, n);
-    this.watchers = grown(this.watchers, n);
-    this.synCount = grown(this.synCount, n);
-    this.synFrame = grown(this.synFrame, n);
-    this.synMs = grown(this.synMs, n);
-    this.synIsn = grown(this.synIsn, n);
-    this.synTtl = grown(this.synTtl, n);
-    this.synAckFrame = grown(this.synAckFrame, n);
-    this.synAckMs = grown(this.synAckMs, n);
-    this.synAckTtl = grown(this.synAckTtl, n);
-    this.rstFrame = grown(this.rstFrame, n);
-    this.rstDir = grown(this.rstDir, n);
-    this.rstTtl = grown(this.rstTtl, n);
-    this.rstMs = grown(this.rstMs, n);
-    this.histLen = grown(this.histLen, n);
-    this.hist = grown(this.hist, n * HISTORY_MAX);
-    const n2 = n * 2;
-    this.pkts = grown(this.pkts, n2);
-    this.bytes = grown(this.bytes, n2);
-    this.pay = grown(this.pay, n2);
-    this.ttlMin = grown(this.ttlMin, n2);
-    this.ttlMax = grown(this.ttlMax, n2);
-    this.ttlFirst = grown(this.ttlFirst, n2);
-    this.fFrame = grown(this.fFrame, n2);
-    this.lFrame = grown(this.lFrame, n2);
-    this.st = grown(this.st, n2);
-    this.pst = grown(this.pst, n2);
-    this.dflags = grown(this.dflags, n2);
-    this.nextSeq = grown(this.nextSeq, n2);
-    this.isn = grown(this.isn, n2);
-    this.lastSyn = grown(this.lastSyn, n2);
-    this.lastFin = grown(this.lastFin, n2);
-    this.lastRst = grown(this.lastRst, n2);
-    this.hmask = grown(this.hmask, n2);
-    this.cntT = grown(this.cntT, n2);
-    this.cntW = grown(this.cntW, n2);
-    this.cntG = grown(this.cntG, n2);
-    this.finFrm = grown(this.finFrm, n2);
-    this.dataFrm = grown(this.dataFrm, n2);
-    this.dataMs = grown(this.dataMs, n2);
-    for (let i = this.cap; i < n; i++) { this.recs.push(null); this.dnsSt.push(null); }
-    this.cls.fill(CLS_FREE, this.cap, n);
-    this.cap = n;
+    const buf = new ArrayBuffer(newCap * FLOW_BYTES);
+    const u8 = new Uint8Array(buf);
+    u8.set(this.u8);   // new records stay untouched (uncommitted pages) until a flow uses them
+    this.u8 = u8;
+    this.u16 = new Uint16Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
+    for (let i = this.cap; i < newCap; i++) { this.recs.push(null); this.dnsSt.push(null); }
+    this.cap = newCap;
     // slot table: load factor <= 0.5
     let sc = 16;
-    while (sc < n * 2) sc *= 2;
-    if (sc !== this.slots.length) {
-      this.slots = new Int32Array(sc);
+    while (sc < newCap * 2) sc *= 2;
+    if (sc * 2 !== this.slots.length) {
+      const old = this.slots;
+      this.slots = new Int32Array(sc * 2);
       this.slotMask = sc - 1;
-      for (let i = 0; i < this.used; i++) if (this.cls[i] !== CLS_FREE) this.slotInsert(i, this.hash[i]);
+      for (let k = 0; k < old.length; k += 2) if (old[k] !== 0) this.slotInsert(old[k] - 1, old[k + 1] >>> 0);
     }
   }
 
   private alloc(): number {
     if (this.freeHead >= 0) {
       const i = this.freeHead;
-      this.freeHead = this.next[i];
+      this.freeHead = this.nextOf(i);
       return i;
     }
     if (this.used >= this.cap) this.resize(Math.min(this.maxFlows, this.cap * 2));
@@ -589,34 +561,46 @@ export class FlowTable {
   // =======================================================================================
   // LRU lists
 
+  private nextOf(i: number): number {
+    return this.i32[(i * FLOW_BYTES + O_NEXT) >> 2];
+  }
+
   private link(i: number, c: number): void {
-    this.cls[i] = c;
+    const i32 = this.i32;
+    const b = i * FLOW_BYTES;
+    this.u8[b + O_CLS] = c;
     const t = this.tail[c];
-    this.prev[i] = t;
-    this.next[i] = -1;
-    if (t >= 0) this.next[t] = i; else this.head[c] = i;
+    i32[(b + O_PREV) >> 2] = t;
+    i32[(b + O_NEXT) >> 2] = -1;
+    if (t >= 0) i32[(t * FLOW_BYTES + O_NEXT) >> 2] = i; else this.head[c] = i;
     this.tail[c] = i;
   }
 
   private unlink(i: number): void {
-    const c = this.cls[i];
-    const p = this.prev[i], n = this.next[i];
-    if (p >= 0) this.next[p] = n; else this.head[c] = n;
-    if (n >= 0) this.prev[n] = p; else this.tail[c] = p;
+    const i32 = this.i32;
+    const b = i * FLOW_BYTES;
+    const c = this.u8[b + O_CLS];
+    const p = i32[(b + O_PREV) >> 2], n = i32[(b + O_NEXT) >> 2];
+    if (p >= 0) i32[(p * FLOW_BYTES + O_NEXT) >> 2] = n; else this.head[c] = n;
+    if (n >= 0) i32[(n * FLOW_BYTES + O_PREV) >> 2] = p; else this.tail[c] = p;
   }
 
   /** Move to the tail of class `c` (most recently active). */
   private touch(i: number, c: number): void {
-    if (this.cls[i] === c && this.tail[c] === i) return;
+    if (this.u8[i * FLOW_BYTES + O_CLS] === c && this.tail[c] === i) return;
     this.unlink(i);
     this.link(i, c);
+  }
+
+  private lastMsOf(i: number): number {
+    return this.f64[(i * FLOW_BYTES + O_LASTMS) >> 3];
   }
 
   private sweep(now: number): void {
     this.lastSweep = now;
     for (let c = 0; c < NCLS; c++) {
       const limit = this.timeoutOf[c];
-      for (let i = this.head[c]; i >= 0 && now - this.lastMs[i] > limit; i = this.head[c]) this.finalize(i, now);
+      for (let i = this.head[c]; i >= 0 && now - this.lastMsOf(i) > limit; i = this.head[c]) this.finalize(i, now);
     }
   }
 
@@ -624,7 +608,7 @@ export class FlowTable {
     let best = -1;
     for (let c = 0; c < NCLS; c++) {
       const h = this.head[c];
-      if (h >= 0 && (best < 0 || this.lastMs[h] < this.lastMs[best])) best = h;
+      if (h >= 0 && (best < 0 || this.lastMsOf(h) < this.lastMsOf(best))) best = h;
     }
     if (best < 0) return;
     this.evictedCount++;
@@ -667,35 +651,26 @@ export class FlowTable {
       flip = ver === 4 ? sp === 0 : sp === 129;   // ICMP echo reply first
     }
 
-    this.hash[i] = h;
-    this.kinfo[i] = ver === 6 ? proto | 0x100 : proto;
-    const base = i << 3, addr = this.addr;
+    const b = i * FLOW_BYTES;
+    const u32 = this.u32, f64 = this.f64;
+    this.u8.fill(0, b, b + FLOW_BYTES);
+    u32[b >> 2] = h;
+    this.u16[(b + O_KINFO) >> 1] = ver === 6 ? proto | 0x100 : proto;
+    const a = (b + O_ADDR) >> 2;
     if (!flip) {
-      addr[base] = a0; addr[base + 1] = a1; addr[base + 2] = a2; addr[base + 3] = a3;
-      addr[base + 4] = b0; addr[base + 5] = b1; addr[base + 6] = b2; addr[base + 7] = b3;
-      this.ports[i] = ((sp << 16) | dp) >>> 0;
+      u32[a] = a0; u32[a + 1] = a1; u32[a + 2] = a2; u32[a + 3] = a3;
+      u32[a + 4] = b0; u32[a + 5] = b1; u32[a + 6] = b2; u32[a + 7] = b3;
+      u32[(b + O_PORTS) >> 2] = ((sp << 16) | dp) >>> 0;
     } else {
-      addr[base] = b0; addr[base + 1] = b1; addr[base + 2] = b2; addr[base + 3] = b3;
-      addr[base + 4] = a0; addr[base + 5] = a1; addr[base + 6] = a2; addr[base + 7] = a3;
-      this.ports[i] = ((dp << 16) | sp) >>> 0;
+      u32[a] = b0; u32[a + 1] = b1; u32[a + 2] = b2; u32[a + 3] = b3;
+      u32[a + 4] = a0; u32[a + 5] = a1; u32[a + 6] = a2; u32[a + 7] = a3;
+      u32[(b + O_PORTS) >> 2] = ((dp << 16) | sp) >>> 0;
     }
     this.slotInsert(i, h);
-    this.serial[i] = this.created - 1;
-    this.firstSec[i] = pkt.tsSec; this.firstNsec[i] = pkt.tsNsec;
-    this.lastSec[i] = pkt.tsSec; this.lastNsec[i] = pkt.tsNsec;
-    this.firstMs[i] = ms; this.lastMs[i] = ms;
-    this.flags[i] = 0; this.watchers[i] = 0;
-    this.synCount[i] = 0; this.synFrame[i] = 0; this.synMs[i] = 0; this.synIsn[i] = 0; this.synTtl[i] = 0;
-    this.synAckFrame[i] = 0; this.synAckMs[i] = 0; this.synAckTtl[i] = 0;
-    this.rstFrame[i] = 0; this.rstDir[i] = 0; this.rstTtl[i] = 0; this.rstMs[i] = 0;
-    this.histLen[i] = 0;
-    for (let e = i * 2; e < i * 2 + 2; e++) {
-      this.pkts[e] = 0; this.bytes[e] = 0; this.pay[e] = 0;
-      this.ttlMin[e] = 0; this.ttlMax[e] = 0; this.ttlFirst[e] = 0; this.fFrame[e] = 0; this.lFrame[e] = 0;
-      this.st[e] = 0; this.pst[e] = 0; this.dflags[e] = 0; this.nextSeq[e] = 0; this.isn[e] = 0;
-      this.lastSyn[e] = 0; this.lastFin[e] = 0; this.lastRst[e] = 0; this.hmask[e] = 0;
-      this.cntT[e] = 0; this.cntW[e] = 0; this.cntG[e] = 0; this.finFrm[e] = 0; this.dataFrm[e] = 0; this.dataMs[e] = 0;
-    }
+    u32[(b + O_SERIAL) >> 2] = this.created - 1;
+    f64[(b + O_FIRSTSEC) >> 3] = pkt.tsSec; u32[(b + O_FIRSTNSEC) >> 2] = pkt.tsNsec;
+    f64[(b + O_LASTSEC) >> 3] = pkt.tsSec; u32[(b + O_LASTNSEC) >> 2] = pkt.tsNsec;
+    f64[(b + O_FIRSTMS) >> 3] = ms; f64[(b + O_LASTMS) >> 3] = ms;
     if (flip) this.addLetter(i, LETTER_FLIP);
     const c = proto === 6 ? ((pkt.tcpFlags & (TH_SYN | TH_ACK)) === TH_SYN ? CLS_ATTEMPT : CLS_ESTABLISHED) : CLS_UDP;
     this.link(i, c);
@@ -705,9 +680,9 @@ export class FlowTable {
     if (proto === 6 || proto === 17) {
       const op = flip ? dp : sp, rp = flip ? sp : dp;
       if (rp === 53) serverDir = 1;
-      else if (this.dnsPorts.has(rp) && this.isDnsServer(ver, base + 4)) serverDir = 1;
+      else if (this.dnsPorts.has(rp) && this.isDnsServer(ver, a + 4)) serverDir = 1;
       else if (op === 53) serverDir = 0;
-      else if (this.dnsPorts.has(op) && this.isDnsServer(ver, base)) serverDir = 0;
+      else if (this.dnsPorts.has(op) && this.isDnsServer(ver, a)) serverDir = 0;
     }
 
     if (this.startObs.length > 0 || serverDir >= 0) {
@@ -721,26 +696,27 @@ export class FlowTable {
       }
       if (serverDir < 0 && (mask & WANT_DNS) !== 0 && proto !== 1 && proto !== 58) serverDir = 1;
       if (serverDir >= 0) {
-        this.flags[i] |= F_DNS;
+        this.u16[(b + O_FLAGS) >> 1] |= F_DNS;
         this.dnsSt[i] = this.dns.newFlowState(proto === 6 ? 'tcp' : 'udp', serverDir as 0 | 1);
       }
       if ((mask & WANT_STREAMS) !== 0 && proto === 6) {
-        this.flags[i] |= F_STREAMS;
+        this.u16[(b + O_FLAGS) >> 1] |= F_STREAMS;
         rec.streams = createStreams(this.streamPerDir);
       }
-      this.watchers[i] = watch;
+      u32[(b + O_WATCH) >> 2] = watch;
       rec.watchers = watch;
       if (mask !== 0 || rec.ext !== null || serverDir >= 0) this.recs[i] = rec;
     }
     return (i << 1) | (flip ? 1 : 0);
   }
 
-  private isDnsServer(ver: number, off: number): boolean {
-    const addr = this.addr;
-    if (ver === 4) return this.dnsV4.has(addr[off]);
+  /** Is the address at u32 index `w` (4 words) a configured resolver? */
+  private isDnsServer(ver: number, w: number): boolean {
+    const u32 = this.u32;
+    if (ver === 4) return this.dnsV4.has(u32[w]);
     const v6 = this.dnsV6;
     for (let k = 0; k < v6.length; k += 4) {
-      if (v6[k] === addr[off] && v6[k + 1] === addr[off + 1] && v6[k + 2] === addr[off + 2] && v6[k + 3] === addr[off + 3]) return true;
+      if (v6[k] === u32[w] && v6[k + 1] === u32[w + 1] && v6[k + 2] === u32[w + 2] && v6[k + 3] === u32[w + 3]) return true;
     }
     return false;
   }
@@ -749,35 +725,38 @@ export class FlowTable {
   // per packet
 
   private update(i: number, dir: 0 | 1, pkt: Packet, ms: number): void {
-    const e = (i << 1) | dir;
-    const n = ++this.pkts[e];
-    this.bytes[e] += pkt.ipLen;
+    const u8 = this.u8, u32 = this.u32, f64 = this.f64;
+    const b = i * FLOW_BYTES;
+    const db = b + O_DIR + dir * DIR_BYTES;
+    const n = ++u32[(db + D_PKTS) >> 2];
+    f64[(db + D_BYTES) >> 3] += pkt.ipLen;
     const ttl = pkt.ttl & 0xff;
     if (n === 1) {
-      this.ttlMin[e] = ttl; this.ttlMax[e] = ttl; this.ttlFirst[e] = ttl; this.fFrame[e] = pkt.frameNo;
+      u8[db + D_TTLMIN] = ttl; u8[db + D_TTLMAX] = ttl; u8[db + D_TTLFIRST] = ttl;
+      u32[(db + D_FFRAME) >> 2] = pkt.frameNo;
     } else {
-      if (ttl < this.ttlMin[e]) this.ttlMin[e] = ttl;
-      if (ttl > this.ttlMax[e]) this.ttlMax[e] = ttl;
+      if (ttl < u8[db + D_TTLMIN]) u8[db + D_TTLMIN] = ttl;
+      if (ttl > u8[db + D_TTLMAX]) u8[db + D_TTLMAX] = ttl;
     }
-    this.lFrame[e] = pkt.frameNo;
-    if (ms >= this.lastMs[i]) {
-      this.lastMs[i] = ms; this.lastSec[i] = pkt.tsSec; this.lastNsec[i] = pkt.tsNsec;
+    u32[(db + D_LFRAME) >> 2] = pkt.frameNo;
+    if (ms >= f64[(b + O_LASTMS) >> 3]) {
+      f64[(b + O_LASTMS) >> 3] = ms; f64[(b + O_LASTSEC) >> 3] = pkt.tsSec; u32[(b + O_LASTNSEC) >> 2] = pkt.tsNsec;
     }
     const proto = pkt.proto;
     let c: number;
     if (proto === 6) {
-      c = this.tcp(i, dir, e, pkt, ms);
+      c = this.tcp(i, dir, db, pkt, ms);
     } else {
       c = CLS_UDP;
-      this.st[e] = 1;
+      u8[db + D_ST] = 1;
       const len = pkt.payloadLen > 0 ? pkt.payloadLen : 0;
       if (len > 0) {
-        this.pay[e] += len;
-        if (this.dataFrm[e] === 0) { this.dataFrm[e] = pkt.frameNo; this.dataMs[e] = ms; }
+        f64[(db + D_PAY) >> 3] += len;
+        if (u32[(db + D_DATAFRM) >> 2] === 0) { u32[(db + D_DATAFRM) >> 2] = pkt.frameNo; f64[(db + D_DATAMS) >> 3] = ms; }
       }
       if (proto === 17) {
-        this.once(i, dir, H_DATA);
-        if ((this.flags[i] & F_DNS) !== 0) {
+        this.once(i, dir, db, H_DATA, letterFor(HISTORY_LETTER[H_DATA], dir));
+        if ((this.u16[(b + O_FLAGS) >> 1] & F_DNS) !== 0) {
           const st = this.dnsSt[i];
           const rec = this.recs[i];
           if (st !== null && rec !== null) this.dns.onPayload(st, rec, pkt, dir, ms);
@@ -785,7 +764,7 @@ export class FlowTable {
       }
     }
     this.touch(i, c);
-    const w = this.watchers[i];
+    const w = u32[(b + O_WATCH) >> 2];
     if (w !== 0) {
       const rec = this.recs[i];
       if (rec !== null) {
@@ -796,86 +775,92 @@ export class FlowTable {
     }
   }
 
-  /** TCP bookkeeping for one segment; returns the flow's timeout class afterwards. */
-  private tcp(i: number, dir: 0 | 1, e: number, pkt: Packet, ms: number): number {
-    const p = e ^ 1;
+  /** TCP bookkeeping for one segment; `db` is the sender's direction block. Returns the timeout class. */
+  private tcp(i: number, dir: 0 | 1, db: number, pkt: Packet, ms: number): number {
+    const u8 = this.u8, u32 = this.u32, f64 = this.f64;
+    const b = i * FLOW_BYTES;
+    const pb = b + O_DIR + (dir ^ 1) * DIR_BYTES;     // the peer's block
     const fl = pkt.tcpFlags;
     const syn = (fl & TH_SYN) !== 0, ack = (fl & TH_ACK) !== 0, fin = (fl & TH_FIN) !== 0, rst = (fl & TH_RST) !== 0;
     const seq = pkt.seq >>> 0;
     const len = pkt.payloadLen > 0 ? pkt.payloadLen : 0;
     const frame = pkt.frameNo;
-    const df = this.dflags;
+    const iNext = (db + D_NEXTSEQ) >> 2;
 
-    if ((df[e] & D_SEQ) === 0) { df[e] |= D_SEQ; this.nextSeq[e] = seq; }
-    if (syn && (df[e] & D_ISN) === 0) { df[e] |= D_ISN; this.isn[e] = seq; }
+    if ((u8[db + D_DFLAGS] & DF_SEQ) === 0) { u8[db + D_DFLAGS] |= DF_SEQ; u32[iNext] = seq; }
+    if (syn && (u8[db + D_DFLAGS] & DF_ISN) === 0) { u8[db + D_DFLAGS] |= DF_ISN; u32[(db + D_ISN) >> 2] = seq; }
 
     // --- history (Zeek's update_history)
     const nflags = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
     if (nflags > 1) {
-      this.once(i, dir, fin && rst ? H_FINRST : H_MULTI);
+      const bit = fin && rst ? H_FINRST : H_MULTI;
+      this.once(i, dir, db, bit, letterFor(HISTORY_LETTER[bit], dir));
     } else if (nflags === 1) {
       if (syn) {
         // one "SYN seen" bit for S and H, as Zeek's HIST_SYN_PKT
         const letter = letterFor(HISTORY_LETTER[ack ? H_SYNACK : H_SYN], dir);
-        if (this.once(i, dir, H_SYN, letter) && seq !== this.lastSyn[e]) this.addLetter(i, letter);
-        this.lastSyn[e] = seq;
+        if (this.once(i, dir, db, H_SYN, letter) && seq !== u32[(db + D_LSYN) >> 2]) this.addLetter(i, letter);
+        u32[(db + D_LSYN) >> 2] = seq;
       }
       if (fin) {
         const fs = (seq + len) >>> 0;
-        if (this.once(i, dir, H_FIN) && fs !== this.lastFin[e]) this.addLetter(i, letterFor(HISTORY_LETTER[H_FIN], dir));
-        this.lastFin[e] = fs;
+        const letter = letterFor(HISTORY_LETTER[H_FIN], dir);
+        if (this.once(i, dir, db, H_FIN, letter) && fs !== u32[(db + D_LFIN) >> 2]) this.addLetter(i, letter);
+        u32[(db + D_LFIN) >> 2] = fs;
       }
       if (rst) {
-        if (this.once(i, dir, H_RST) && seq !== this.lastRst[e]) this.addLetter(i, letterFor(HISTORY_LETTER[H_RST], dir));
-        this.lastRst[e] = seq;
+        const letter = letterFor(HISTORY_LETTER[H_RST], dir);
+        if (this.once(i, dir, db, H_RST, letter) && seq !== u32[(db + D_LRST) >> 2]) this.addLetter(i, letter);
+        u32[(db + D_LRST) >> 2] = seq;
       }
     } else if (len > 0) {
-      this.once(i, dir, H_DATA);
+      this.once(i, dir, db, H_DATA, letterFor(HISTORY_LETTER[H_DATA], dir));
     } else if (ack) {
-      this.once(i, dir, H_ACK);
+      this.once(i, dir, db, H_ACK, letterFor(HISTORY_LETTER[H_ACK], dir));
     }
     // zero window (not with a RST, not after the peer closed, not from a reset endpoint)
-    if (pkt.window === 0 && !rst && this.st[p] !== TCP_CLOSED && this.st[e] !== TCP_RESET) {
-      if (isScaledStep(++this.cntW[e])) this.addLetter(i, letterFor(LETTER_W, dir));
+    if (pkt.window === 0 && !rst && u8[pb + D_ST] !== TCP_CLOSED && u8[db + D_ST] !== TCP_RESET) {
+      if (isScaledStep(++u32[(db + D_CNTW) >> 2])) this.addLetter(i, letterFor(LETTER_W, dir));
     }
 
     // --- sequence space: new payload bytes vs retransmissions
     if (syn) {
       const s1 = (seq + 1) >>> 0;
-      if (((s1 - this.nextSeq[e]) | 0) > 0) this.nextSeq[e] = s1;
+      if (((s1 - u32[iNext]) | 0) > 0) u32[iNext] = s1;
     }
     const dataSeq = syn ? (seq + 1) >>> 0 : seq;
     if (len > 0 && !rst) {
       const endSeq = (dataSeq + len) >>> 0;
-      const adv = (endSeq - this.nextSeq[e]) | 0;
+      const adv = (endSeq - u32[iNext]) | 0;
       if (adv <= 0) {
-        if (isScaledStep(++this.cntT[e])) this.addLetter(i, letterFor(LETTER_T, dir));
+        if (isScaledStep(++u32[(db + D_CNTT) >> 2])) this.addLetter(i, letterFor(LETTER_T, dir));
       } else {
-        this.pay[e] += adv < len ? adv : len;
-        this.nextSeq[e] = endSeq;
+        f64[(db + D_PAY) >> 3] += adv < len ? adv : len;
+        u32[iNext] = endSeq;
       }
-      if (this.dataFrm[e] === 0) { this.dataFrm[e] = frame; this.dataMs[e] = ms; }
+      if (u32[(db + D_DATAFRM) >> 2] === 0) { u32[(db + D_DATAFRM) >> 2] = frame; f64[(db + D_DATAMS) >> 3] = ms; }
     }
     if (fin) {
       const f1 = (dataSeq + len + 1) >>> 0;
-      if (((f1 - this.nextSeq[e]) | 0) > 0) this.nextSeq[e] = f1;
+      if (((f1 - u32[iNext]) | 0) > 0) u32[iNext] = f1;
     }
     // content gap: the peer's data was acknowledged but never seen
-    if (ack && !rst && !fin && (df[p] & D_SEQ) !== 0) {
+    if (ack && !rst && !fin && (u8[pb + D_DFLAGS] & DF_SEQ) !== 0) {
       const a = pkt.ack >>> 0;
-      const gap = (a - this.nextSeq[p]) | 0;
+      const pNext = (pb + D_NEXTSEQ) >> 2;
+      const gap = (a - u32[pNext]) | 0;
       if (gap > 0 && gap < MAX_GAP_ACK) {
-        this.nextSeq[p] = a;
-        if (isScaledStep(++this.cntG[p])) this.addLetter(i, letterFor(LETTER_G, dir ^ 1));
+        u32[pNext] = a;
+        if (isScaledStep(++u32[(pb + D_CNTG) >> 2])) this.addLetter(i, letterFor(LETTER_G, dir ^ 1));
       }
     }
 
     // --- handshake facts
     const ttl = pkt.ttl & 0xff;
     if (syn && !ack && dir === 0) {
-      const n = ++this.synCount[i];
+      const n = ++u32[(b + O_SYNCOUNT) >> 2];
       if (n === 1) {
-        this.synFrame[i] = frame; this.synMs[i] = ms; this.synIsn[i] = seq; this.synTtl[i] = ttl;
+        u32[(b + O_SYNFRAME) >> 2] = frame; f64[(b + O_SYNMS) >> 3] = ms; u32[(b + O_SYNISN) >> 2] = seq; u8[b + O_SYNTTL] = ttl;
         const rec = this.recs[i];
         if (rec !== null) { rec.synFrames = [frame]; rec.synTimesMs = [ms]; }
       } else {
@@ -884,19 +869,19 @@ export class FlowTable {
         if (rec.synFrames.length < MAX_SYN_FRAMES) { rec.synFrames.push(frame); rec.synTimesMs.push(ms); }
       }
     }
-    if (syn && ack && dir === 1 && this.synAckFrame[i] === 0) {
-      this.synAckFrame[i] = frame; this.synAckMs[i] = ms; this.synAckTtl[i] = ttl;
+    if (syn && ack && dir === 1 && u32[(b + O_SYNACKFRAME) >> 2] === 0) {
+      u32[(b + O_SYNACKFRAME) >> 2] = frame; f64[(b + O_SYNACKMS) >> 3] = ms; u8[b + O_SYNACKTTL] = ttl;
     }
-    if (rst && this.rstFrame[i] === 0) {
-      this.rstFrame[i] = frame; this.rstDir[i] = dir; this.rstTtl[i] = ttl; this.rstMs[i] = ms;
+    if (rst && u32[(b + O_RSTFRAME) >> 2] === 0) {
+      u32[(b + O_RSTFRAME) >> 2] = frame; u8[b + O_RSTDIR] = dir; u8[b + O_RSTTTL] = ttl; f64[(b + O_RSTMS) >> 3] = ms;
     }
-    if (fin && this.finFrm[e] === 0) this.finFrm[e] = frame;
+    if (fin && u32[(db + D_FINFRM) >> 2] === 0) u32[(db + D_FINFRM) >> 2] = frame;
 
     // --- endpoint state machine
-    this.tcpState(e, p, dir, syn, ack, fin, rst, len);
+    this.tcpState(db, pb, dir, syn, ack, fin, rst, len);
 
     // --- services
-    const fset = this.flags[i];
+    const fset = this.u16[(b + O_FLAGS) >> 1];
     if ((fset & (F_STREAMS | F_DNS)) !== 0) {
       const rec = this.recs[i];
       if (rec !== null) {
@@ -915,63 +900,62 @@ export class FlowTable {
       }
     }
 
-    const os = this.st[i << 1], rs = this.st[(i << 1) | 1];
+    const os = u8[b + O_DIR + D_ST], rs = u8[b + O_DIR + DIR_BYTES + D_ST];
     if (os === TCP_RESET || rs === TCP_RESET || (os === TCP_CLOSED && rs === TCP_CLOSED)) return CLS_CLOSED;
     if (os === TCP_ESTABLISHED || os === TCP_PARTIAL || os === TCP_CLOSED ||
         rs === TCP_ESTABLISHED || rs === TCP_PARTIAL || rs === TCP_CLOSED) return CLS_ESTABLISHED;
     return CLS_ATTEMPT;
   }
 
-  private setState(e: number, s: number): void {
-    this.pst[e] = this.st[e];
-    this.st[e] = s;
+  private setState(db: number, s: number): void {
+    this.u8[db + D_PST] = this.u8[db + D_ST];
+    this.u8[db + D_ST] = s;
   }
 
-  /** Zeek's TCP endpoint state machine, for endpoint `e` (the sender) and its peer `p`. */
-  private tcpState(e: number, p: number, dir: number, syn: boolean, ack: boolean, fin: boolean, rst: boolean, len: number): void {
-    const st = this.st;
+  /** Zeek's TCP endpoint state machine, for the sender's block `db` and its peer's `pb`. */
+  private tcpState(db: number, pb: number, dir: number, syn: boolean, ack: boolean, fin: boolean, rst: boolean, len: number): void {
+    const u8 = this.u8;
     const isOrig = dir === 0;
-    switch (st[e]) {
+    switch (u8[db + D_ST]) {
       case TCP_INACTIVE: {
         if (syn) {
           if (isOrig) {
-            this.setState(e, ack ? TCP_SYN_ACK_SENT : TCP_SYN_SENT);
+            this.setState(db, ack ? TCP_SYN_ACK_SENT : TCP_SYN_SENT);
           } else {
-            if (st[p] === TCP_SYN_SENT) this.setState(p, TCP_ESTABLISHED);
-            this.setState(e, TCP_ESTABLISHED);
+            if (u8[pb + D_ST] === TCP_SYN_SENT) this.setState(pb, TCP_ESTABLISHED);
+            this.setState(db, TCP_ESTABLISHED);
           }
         }
-        if (fin) this.setState(e, TCP_CLOSED);
-        if (rst) this.setState(e, TCP_RESET);
-        if (st[e] === TCP_INACTIVE) {
-          const origState = isOrig ? st[e] : st[p];
-          if (!isOrig && len === 0 && origState === TCP_SYN_SENT) {
+        if (fin) this.setState(db, TCP_CLOSED);
+        if (rst) this.setState(db, TCP_RESET);
+        if (u8[db + D_ST] === TCP_INACTIVE) {
+          if (!isOrig && len === 0 && u8[pb + D_ST] === TCP_SYN_SENT) {
             // some stacks ACK a SYN before answering it: not a partial connection
-          } else if (ack && st[p] === TCP_ESTABLISHED) {
-            this.setState(e, TCP_ESTABLISHED);   // missed the SYN, saw the SYN-ACK and this ACK
+          } else if (ack && u8[pb + D_ST] === TCP_ESTABLISHED) {
+            this.setState(db, TCP_ESTABLISHED);   // missed the SYN, saw the SYN-ACK and this ACK
           } else {
-            this.setState(e, TCP_PARTIAL);
+            this.setState(db, TCP_PARTIAL);
           }
         }
         break;
       }
       case TCP_SYN_SENT:
       case TCP_SYN_ACK_SENT:
-        if (fin) this.setState(e, TCP_CLOSED);
-        if (rst) this.setState(e, TCP_RESET);
+        if (fin) this.setState(db, TCP_CLOSED);
+        if (rst) this.setState(db, TCP_RESET);
         break;
       case TCP_ESTABLISHED:
       case TCP_PARTIAL:
-        if (syn && st[e] === TCP_PARTIAL && st[p] === TCP_INACTIVE && !ack) this.setState(e, TCP_SYN_SENT);
+        if (syn && u8[db + D_ST] === TCP_PARTIAL && u8[pb + D_ST] === TCP_INACTIVE && !ack) this.setState(db, TCP_SYN_SENT);
         if (fin && !rst) {
-          this.setState(e, TCP_CLOSED);
+          this.setState(db, TCP_CLOSED);
           // the peer sent FIN then RST: that was a normal close after all
-          if (st[p] === TCP_RESET && this.pst[p] === TCP_CLOSED) this.setState(p, TCP_CLOSED);
+          if (u8[pb + D_ST] === TCP_RESET && u8[pb + D_PST] === TCP_CLOSED) this.setState(pb, TCP_CLOSED);
         }
-        if (rst) this.setState(e, TCP_RESET);
+        if (rst) this.setState(db, TCP_RESET);
         break;
       case TCP_CLOSED:
-        if (rst && st[p] !== TCP_CLOSED) this.setState(e, TCP_RESET);
+        if (rst && u8[pb + D_ST] !== TCP_CLOSED) this.setState(db, TCP_RESET);
         break;
       default:
         break;
@@ -981,24 +965,27 @@ export class FlowTable {
   // --- history bytes
 
   private addLetter(i: number, ch: number): void {
-    const n = this.histLen[i];
+    const b = i * FLOW_BYTES;
+    const n = this.u8[b + O_HLEN];
     if (n >= HISTORY_MAX) return;
-    this.hist[i * HISTORY_MAX + n] = ch;
-    this.histLen[i] = n + 1;
+    this.u8[b + O_HIST + n] = ch;
+    this.u8[b + O_HLEN] = n + 1;
   }
 
   /** Zeek's CheckHistory: true when already seen in this direction, else records the letter. */
-  private once(i: number, dir: number, bit: number, letter: number = letterFor(HISTORY_LETTER[bit], dir)): boolean {
-    const e = (i << 1) | dir;
-    const m = this.hmask[e];
+  private once(i: number, dir: number, db: number, bit: number, letter: number): boolean {
+    void dir;
+    const k = (db + D_HMASK) >> 1;
+    const m = this.u16[k];
     if ((m & (1 << bit)) !== 0) return true;
-    this.hmask[e] = m | (1 << bit);
+    this.u16[k] = m | (1 << bit);
     this.addLetter(i, letter);
     return false;
   }
 
   private historyOf(i: number): string {
-    return historyText(this.hist, i * HISTORY_MAX, this.histLen[i]);
+    const b = i * FLOW_BYTES;
+    return historyText(this.u8, b + O_HIST, this.u8[b + O_HLEN]);
   }
 
   // =======================================================================================
@@ -1053,10 +1040,11 @@ export class FlowTable {
     return rec;
   }
 
-  private addrText(i: number, off: number, ver: number): string {
-    const addr = this.addr;
+  /** Text of the address at u32 index `w`. */
+  private addrText(w: number, ver: number): string {
+    const u32 = this.u32;
     if (ver === 4) {
-      const v = addr[off];
+      const v = u32[w];
       const slot = fmix32(v) & 4095;
       const hit = this.v4Val[slot];
       if (hit !== undefined && this.v4Key[slot] === v) return hit;
@@ -1065,76 +1053,79 @@ export class FlowTable {
       this.v4Val[slot] = s;
       return s;
     }
-    const b = this.scratch16;
+    const x = this.scratch16;
     for (let k = 0; k < 4; k++) {
-      const w = addr[off + k];
-      b[k * 4] = w >>> 24; b[k * 4 + 1] = (w >>> 16) & 255; b[k * 4 + 2] = (w >>> 8) & 255; b[k * 4 + 3] = w & 255;
+      const v = u32[w + k];
+      x[k * 4] = v >>> 24; x[k * 4 + 1] = (v >>> 16) & 255; x[k * 4 + 2] = (v >>> 8) & 255; x[k * 4 + 3] = v & 255;
     }
-    void i;
-    return formatIPv6(b, 0);
+    return formatIPv6(x, 0);
   }
 
   private newRecord(i: number): FlowRec {
-    const ki = this.kinfo[i];
+    const b = i * FLOW_BYTES;
+    const ki = this.u16[(b + O_KINFO) >> 1];
     const ver: 4 | 6 = (ki & 0x100) !== 0 ? 6 : 4;
-    const pp = this.ports[i];
-    const base = i << 3;
+    const pp = this.u32[(b + O_PORTS) >> 2];
+    const a = (b + O_ADDR) >> 2;
     const id: ConnId = {
-      orig_h: this.addrText(i, base, ver),
+      orig_h: this.addrText(a, ver),
       orig_p: pp >>> 16,
-      resp_h: this.addrText(i, base + 4, ver),
+      resp_h: this.addrText(a + 4, ver),
       resp_p: pp & 0xffff,
       proto: protoName(ki & 0xff),
     };
-    const rec = new FlowRec(flowUid(this.serial[i], this.uidSeed), id, ver);
-    if (this.synCount[i] > 0) {
-      rec.synFrames = [this.synFrame[i]];
-      rec.synTimesMs = [this.synMs[i]];
+    const rec = new FlowRec(flowUid(this.u32[(b + O_SERIAL) >> 2], this.uidSeed), id, ver);
+    if (this.u32[(b + O_SYNCOUNT) >> 2] > 0) {
+      rec.synFrames = [this.u32[(b + O_SYNFRAME) >> 2]];
+      rec.synTimesMs = [this.f64[(b + O_SYNMS) >> 3]];
     }
     this.sync(i, rec);
     return rec;
   }
 
-  /** Refresh a record from the arrays. */
+  /** Refresh a record from the flow's fields. */
   private sync(i: number, rec: FlowRec): void {
-    rec.tsSec = this.firstSec[i];
-    rec.tsNsec = this.firstNsec[i];
-    rec.lastTsSec = this.lastSec[i];
-    rec.lastTsNsec = this.lastNsec[i];
-    rec.firstMs = this.firstMs[i];
-    rec.lastMs = this.lastMs[i];
-    rec.duration = this.lastMs[i] - this.firstMs[i];
+    const u8 = this.u8, u32 = this.u32, f64 = this.f64;
+    const b = i * FLOW_BYTES;
+    rec.tsSec = f64[(b + O_FIRSTSEC) >> 3];
+    rec.tsNsec = u32[(b + O_FIRSTNSEC) >> 2];
+    rec.lastTsSec = f64[(b + O_LASTSEC) >> 3];
+    rec.lastTsNsec = u32[(b + O_LASTNSEC) >> 2];
+    rec.firstMs = f64[(b + O_FIRSTMS) >> 3];
+    rec.lastMs = f64[(b + O_LASTMS) >> 3];
+    rec.duration = rec.lastMs - rec.firstMs;
     for (let dir = 0; dir < 2; dir++) {
-      const e = (i << 1) | dir;
+      const db = b + O_DIR + dir * DIR_BYTES;
       const ds = rec.dir[dir];
-      const n = this.pkts[e];
+      const n = u32[(db + D_PKTS) >> 2];
       ds.pkts = n;
-      ds.bytes = this.bytes[e];
-      ds.payloadBytes = this.pay[e];
-      ds.ttlMin = n > 0 ? this.ttlMin[e] : -1;
-      ds.ttlMax = n > 0 ? this.ttlMax[e] : -1;
-      ds.firstTtl = n > 0 ? this.ttlFirst[e] : -1;
-      ds.firstFrame = n > 0 ? this.fFrame[e] : -1;
-      ds.lastFrame = n > 0 ? this.lFrame[e] : -1;
-      rec.finFrame[dir] = this.finFrm[e] > 0 ? this.finFrm[e] : -1;
-      rec.firstDataFrame[dir] = this.dataFrm[e] > 0 ? this.dataFrm[e] : -1;
-      rec.firstDataMs[dir] = this.dataFrm[e] > 0 ? this.dataMs[e] : -1;
+      ds.bytes = f64[(db + D_BYTES) >> 3];
+      ds.payloadBytes = f64[(db + D_PAY) >> 3];
+      ds.ttlMin = n > 0 ? u8[db + D_TTLMIN] : -1;
+      ds.ttlMax = n > 0 ? u8[db + D_TTLMAX] : -1;
+      ds.firstTtl = n > 0 ? u8[db + D_TTLFIRST] : -1;
+      ds.firstFrame = n > 0 ? u32[(db + D_FFRAME) >> 2] : -1;
+      ds.lastFrame = n > 0 ? u32[(db + D_LFRAME) >> 2] : -1;
+      const ff = u32[(db + D_FINFRM) >> 2], df = u32[(db + D_DATAFRM) >> 2];
+      rec.finFrame[dir] = ff > 0 ? ff : -1;
+      rec.firstDataFrame[dir] = df > 0 ? df : -1;
+      rec.firstDataMs[dir] = df > 0 ? f64[(db + D_DATAMS) >> 3] : -1;
     }
-    if (rec.history.length !== this.histLen[i]) rec.history = this.historyOf(i);
-    const sc = this.synCount[i];
+    if (rec.history.length !== u8[b + O_HLEN]) rec.history = this.historyOf(i);
+    const sc = u32[(b + O_SYNCOUNT) >> 2];
     rec.synCount = sc;
-    rec.synIsn = sc > 0 ? this.synIsn[i] : -1;
-    rec.synTtl = sc > 0 ? this.synTtl[i] : -1;
-    const sa = this.synAckFrame[i];
+    rec.synIsn = sc > 0 ? u32[(b + O_SYNISN) >> 2] : -1;
+    rec.synTtl = sc > 0 ? u8[b + O_SYNTTL] : -1;
+    const sa = u32[(b + O_SYNACKFRAME) >> 2];
     rec.synAckFrame = sa > 0 ? sa : -1;
-    rec.synAckTtl = sa > 0 ? this.synAckTtl[i] : -1;
-    rec.synToSynAckMs = sc > 0 && sa > 0 ? this.synAckMs[i] - this.synMs[i] : -1;
-    const rf = this.rstFrame[i];
+    rec.synAckTtl = sa > 0 ? u8[b + O_SYNACKTTL] : -1;
+    rec.synToSynAckMs = sc > 0 && sa > 0 ? f64[(b + O_SYNACKMS) >> 3] - f64[(b + O_SYNMS) >> 3] : -1;
+    const rf = u32[(b + O_RSTFRAME) >> 2];
     rec.rstFrame = rf > 0 ? rf : -1;
-    rec.rstDir = rf > 0 ? this.rstDir[i] : -1;
-    rec.rstTtl = rf > 0 ? this.rstTtl[i] : -1;
-    rec.rstAfterSynMs = rf > 0 && sc > 0 ? this.rstMs[i] - this.synMs[i] : -1;
-    rec.watchers = this.watchers[i];
+    rec.rstDir = rf > 0 ? u8[b + O_RSTDIR] : -1;
+    rec.rstTtl = rf > 0 ? u8[b + O_RSTTTL] : -1;
+    rec.rstAfterSynMs = rf > 0 && sc > 0 ? f64[(b + O_RSTMS) >> 3] - f64[(b + O_SYNMS) >> 3] : -1;
+    rec.watchers = u32[(b + O_WATCH) >> 2];
   }
 
   // =======================================================================================
@@ -1144,16 +1135,18 @@ export class FlowTable {
     this.slotRemove(i);
     this.unlink(i);
     this.liveCount--;
-    const ki = this.kinfo[i];
-    const proto = ki & 0xff;
-    const o = i << 1, r = o | 1;
+    const u8 = this.u8, f64 = this.f64;
+    const b = i * FLOW_BYTES;
+    const proto = this.u16[(b + O_KINFO) >> 1] & 0xff;
+    const o = b + O_DIR, r = o + DIR_BYTES;
+    const os = u8[o + D_ST];
     const state = connState({
       proto: protoName(proto),
-      origState: this.st[o], respState: this.st[r],
-      origSize: this.pay[o], respSize: this.pay[r],
-      history: proto === 6 && this.st[o] === TCP_RESET ? this.historyOf(i) : '',
+      origState: os, respState: u8[r + D_ST],
+      origSize: f64[(o + D_PAY) >> 3], respSize: f64[(r + D_PAY) >> 3],
+      history: proto === 6 && os === TCP_RESET ? this.historyOf(i) : '',
     });
-    this.byState[this.stateIndex.get(state) as number]++;
+    this.byState[CONN_STATES.indexOf(state)]++;
     let rec = this.recs[i];
     if (rec === null && this.endObs.length > 0) rec = this.newRecord(i);
     if (rec !== null) {
@@ -1171,8 +1164,8 @@ export class FlowTable {
     }
     this.recs[i] = null;
     this.dnsSt[i] = null;
-    this.cls[i] = CLS_FREE;
-    this.next[i] = this.freeHead;
+    u8[b + O_CLS] = CLS_FREE;
+    this.i32[(b + O_NEXT) >> 2] = this.freeHead;
     this.freeHead = i;
   }
 }
