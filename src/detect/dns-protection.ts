@@ -39,7 +39,7 @@
 // CidrSet lookup.
 
 import { CidrSet } from '../decode/addr.js';
-import type { DnsTransaction, FlowRecord, IcmpErrorRef } from '../flow/types.js';
+import type { DnsResponseEvent, DnsTransaction, FlowRecord, IcmpErrorRef } from '../flow/types.js';
 import { WANT_DNS } from '../flow/types.js';
 import type {
   Check, CheckContext, CheckResult, CheckStatus, ClientRef, Finding, FindingId, FindingTarget, Severity,
@@ -69,6 +69,9 @@ const MAX_RTT_SAMPLES = 4096;     // per target, for the median
 const MAX_ICMP_KINDS = 8;         // distinct ICMP (type, code, sender) per target
 const MAX_OTHER_TRACKED = 1024;   // otherDns servers tracked
 const MAX_DEFERRED_TCP = 4096;    // S0 TCP attempts waiting for the end-of-capture judgement
+
+/** rcodes that make a response an error (NXDOMAIN and NOERROR are answers: the resolver was reached) */
+const ERROR_RCODES = new Set(['SERVFAIL', 'REFUSED', 'NOTIMP', 'FORMERR']);
 
 const VERDICT_ORDER = ['unreachable', 'partial', 'error', 'answered', 'pending'] as const;
 export type TargetVerdict = (typeof VERDICT_ORDER)[number];
@@ -103,6 +106,9 @@ export interface DnsTargetSummary {
   truncated: number;
   umbrellaEdns: number;
   tcpConnections: number;
+  /** response packets (also those answering retransmissions), as tshark counts them */
+  responses: number;
+  /** rcode of every response packet */
   rcodes: Record<string, number>;
   medianRttMs: number | null;
   icmp: IcmpSummary[];
@@ -172,6 +178,7 @@ interface Target {
   truncated: number;
   umbrellaEdns: number;
   tcpConnections: number;
+  responses: number;
   rcodes: Record<string, number>;
   rtts: number[];
   icmp: IcmpSummary[];
@@ -357,7 +364,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
         ip, transport, port, order: ri * 1000 + (transport === 'udp' ? 0 : 500) + pi,
         ipVersion: ip.includes(':') ? 6 : 4,
         queries: 0, retransmits: 0, txtQueries: 0, qnames: [], answered: 0, late: 0, unanswered: 0, rejected: 0,
-        pending: 0, errors: 0, encrypted: 0, truncated: 0, umbrellaEdns: 0, tcpConnections: 0, rcodes: {}, rtts: [],
+        pending: 0, errors: 0, encrypted: 0, truncated: 0, umbrellaEdns: 0, tcpConnections: 0, responses: 0, rcodes: {}, rtts: [],
         icmp: [], clients: new Set(), clientsOmitted: 0, firstFrame: -1, lastFrame: -1,
         ev: { unanswered: null, rejected: null, error: null },
       };
@@ -436,26 +443,16 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
         t.answered++;
         if (tx.outcome === 'late') t.late++;
         if (tx.transport === 'udp') udpAnsweredSoFar = true;
-        if (tx.rcode !== null) bump(t.rcodes, tx.rcode);
         if (tx.rttMs >= 0 && t.rtts.length < MAX_RTT_SAMPLES) t.rtts.push(tx.rttMs);
         targetFrame(t, tx.responseFrame);
         break;
       case 'error': {
+        // the error responses themselves were added by onDnsResponse (every one, also those
+        // answering retransmissions)
         t.errors++;
-        const rcode = tx.rcode ?? 'UNKNOWN';
-        bump(t.rcodes, rcode);
         if (tx.rttMs >= 0 && t.rtts.length < MAX_RTT_SAMPLES) t.rtts.push(tx.rttMs);
         targetFrame(t, tx.responseFrame);
-        const ev = evidenceOf(t, 'error');
-        evQuery(ev, tx);
-        bump(ev.rcodes, rcode);
-        if (tx.responseFrame > 0) {
-          const [s, n] = msToTs(tx.firstQueryMs + Math.max(0, tx.rttMs));
-          evFrame(ev, tx.responseFrame, s, n);
-          ev.count++;
-          const c = ev.clients.get(tx.client);
-          if (c) c.count++;
-        }
+        evQuery(evidenceOf(t, 'error'), tx);
         break;
       }
       case 'unanswered': {
@@ -697,7 +694,9 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
       remedy = `Change the rule that rejects this traffic${senders.length > 0 ? ` on ${joinList(senders)}` : ''}: allow outbound UDP and TCP 53 and 443 to the Umbrella / Secure Access resolvers ${resolversText}, as ${CISCO_REQ} require.`;
     } else {
       const rc = Object.entries(ev.rcodes).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k} (${v})`);
-      message = `${subject} to ${where} ${many ? 'were' : 'was'} answered with ${joinList(rc)}`;
+      message = ev.queries > 0
+        ? `${subject} to ${where} ${many ? 'were' : 'was'} answered with ${joinList(rc)}`
+        : `${plural(ev.count, 'DNS response')} from ${where} carried ${joinList(rc)}`;
       explanation = `The Umbrella resolver ${t.ip} is reached, but its answers carry an error rcode instead of data. The roaming module's probes (debug.opendns.com, 2.dnscrypt-cert.opendns.com) are always answered by Umbrella, so errors usually mean that a firewall or DNS proxy on the path intercepts DNS to ${t.ip} and answers itself, which the module treats like a failed probe.`;
       remedy = `Make sure no firewall, DNS proxy or DNS inspection intercepts or rewrites DNS to the Umbrella / Secure Access resolvers ${resolversText} on UDP and TCP 53 and 443, as ${CISCO_REQ} require.`;
     }
@@ -722,7 +721,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
     const failed = t.unanswered + t.rejected;
     if (t.answered > 0) return failed > 0 ? 'partial' : 'answered';
     if (failed > 0) return 'unreachable';
-    if (t.errors > 0) return 'error';
+    if (t.errors > 0 || t.ev.error !== null) return 'error';
     if (t.pending > 0) return 'pending';
     return 'answered';   // TCP handshakes answered with no query: the port is reachable
   }
@@ -736,6 +735,25 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
       if (id.resp_p >= 0 && portBits[id.resp_p] === 1 && resolvers.has(id.resp_h)) return WANT_DNS;
       if (id.orig_p >= 0 && portBits[id.orig_p] === 1 && resolvers.has(id.orig_h)) return WANT_DNS;
       return 0;
+    },
+
+    onDnsResponse(ev: DnsResponseEvent): void {
+      // rcodes are counted per response packet (as tshark counts them); error responses are evidence
+      const id = ev.flow.id;
+      if (id.proto === 'icmp') return;
+      const port = ev.server === id.resp_h ? id.resp_p : id.orig_p;
+      if (!isResolverPort(port) || !resolvers.has(ev.server) || !ctx.clientAllowed(ev.client)) return;
+      const t = getTarget(ev.server, id.proto, port);
+      t.responses++;
+      bump(t.rcodes, ev.rcode);
+      targetFrame(t, ev.frameNo);
+      if (!ERROR_RCODES.has(ev.rcode)) return;
+      const e = evidenceOf(t, 'error');
+      bump(e.rcodes, ev.rcode);
+      e.count++;
+      const [s, n] = msToTs(ev.tsMs);
+      evFrame(e, ev.frameNo, s, n);
+      evClient(e, ev.client, 1, ev.frameNo);
     },
 
     onDnsTransaction(tx: DnsTransaction): void {
@@ -768,7 +786,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
       const unreachable = judged.filter((t) => verdicts.get(t) === 'unreachable');
       const udpUnreachable = unreachable.filter((t) => t.transport === 'udp');
       const udpAnswered = judged.some((t) => t.transport === 'udp' && t.answered > 0);
-      const errorTargets = judged.filter((t) => t.errors > 0);
+      const errorTargets = judged.filter((t) => t.errors > 0 || t.ev.error !== null);
 
       let status: CheckStatus;
       if (judged.length === 0) status = 'not-observed';
@@ -796,7 +814,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
         queries: t.queries, retransmits: t.retransmits, txtQueries: t.txtQueries, qnames: t.qnames.slice(),
         answered: t.answered, late: t.late, unanswered: t.unanswered, rejected: t.rejected, pending: t.pending,
         errors: t.errors, encrypted: t.encrypted, truncated: t.truncated, umbrellaEdns: t.umbrellaEdns,
-        tcpConnections: t.tcpConnections, rcodes: sortedRecord(t.rcodes), medianRttMs: median(t.rtts),
+        tcpConnections: t.tcpConnections, responses: t.responses, rcodes: sortedRecord(t.rcodes), medianRttMs: median(t.rtts),
         icmp: t.icmp.map((i) => ({ ...i })), clients: t.clients.size + t.clientsOmitted,
         firstFrame: t.firstFrame, lastFrame: t.lastFrame,
       }));
@@ -875,9 +893,10 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
         return `Some Umbrella resolver targets fail (${failGroup(unreachable)})${ok.length > 0 ? ` while ${joinList(ok)} answered` : ''}; DNS protection depends on which resolver and port the roaming module picks.`;
       }
       const errs = errorTargets.filter((t) => t.answered === 0).map((t) => `${targetLabel(t)} (${Object.entries(t.rcodes).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-      return `The Umbrella resolvers were reached but answered with errors only: ${joinList(errs)}; a firewall or DNS proxy may intercept DNS to them.`;
+      return `${joinList(errs)} answered only with errors: a firewall or DNS proxy on the path may intercept DNS to the Umbrella resolvers, and the roaming module treats such answers like failed probes.`;
     }
     const q = judged.reduce((s, t) => s + t.answered, 0);
+    if (q === 0) return `The Umbrella resolvers were reached (${joinList(judged.map(targetLabel))}); DNS protection can work on this network.`;
     const partial = judged.filter((t) => verdicts.get(t) === 'partial');
     const lost = partial.length > 0 ? ` (${joinList(partial.map(failText))} lost some, answered others)` : '';
     return `The Umbrella resolvers answered: ${plural(q, 'DNS query', 'DNS queries')} answered on ${joinList(judged.map(targetLabel))}${lost}; DNS protection can work on this network.`;

@@ -9,7 +9,7 @@ import { defaultConfig } from '../../src/config.js';
 import { CidrSet } from '../../src/decode/addr.js';
 import { isoTime } from '../../src/report/time.js';
 import type { NameCache } from '../../src/flow/names.js';
-import type { ConnState, DnsOutcome, DnsTransaction, FlowRecord, IcmpErrorRef } from '../../src/flow/types.js';
+import type { DnsOutcome, DnsResponseEvent, DnsTransaction, FlowRecord, IcmpErrorRef } from '../../src/flow/types.js';
 import { WANT_DNS } from '../../src/flow/types.js';
 
 // ---- factories -------------------------------------------------------------------------------
@@ -79,6 +79,17 @@ function tx(s: TxSpec): DnsTransaction {
   };
 }
 
+/** What the DNS service does: a response event (when one came) first, then the judged transaction. */
+function send(c: { onDnsResponse?(ev: DnsResponseEvent): void; onDnsTransaction?(tx: DnsTransaction): void }, s: TxSpec): DnsTransaction {
+  const t = tx(s);
+  if (t.responseFrame > 0) {
+    c.onDnsResponse!({ flow: t.flow, frameNo: t.responseFrame, tsMs: t.firstQueryMs + t.rttMs, server: t.server, client: t.client,
+      id: t.id, rcode: t.rcode ?? 'NOERROR', question: t.question, answers: [] });
+  }
+  c.onDnsTransaction!(t);
+  return t;
+}
+
 function icmpRef(frameNo: number, code: number, opts: { v6?: boolean; sender?: string; dst?: string; dport?: number } = {}): IcmpErrorRef {
   const v6 = opts.v6 ?? false;
   return {
@@ -107,9 +118,9 @@ test('exports the check name and its finding ids', () => {
 
 test('no resolver traffic: not-observed, says no verdict, LAN DNS summarized', () => {
   const r = run(makeCtx(), (c) => {
-    c.onDnsTransaction!(tx({ server: '192.168.0.65', port: 53, frame: 1, name: 'example.com', type: 'A', outcome: 'answered' }));
-    c.onDnsTransaction!(tx({ server: '192.168.0.65', port: 53, frame: 3, name: 'example.com', type: 'AAAA', outcome: 'answered', rcode: 'NXDOMAIN' }));
-    c.onDnsTransaction!(tx({ server: '192.168.0.65', port: 53, frame: 5, name: 'x.example', type: 'A', outcome: 'unanswered' }));
+    send(c, { server: '192.168.0.65', port: 53, frame: 1, name: 'example.com', type: 'A', outcome: 'answered' });
+    send(c, { server: '192.168.0.65', port: 53, frame: 3, name: 'example.com', type: 'AAAA', outcome: 'answered', rcode: 'NXDOMAIN' });
+    send(c, { server: '192.168.0.65', port: 53, frame: 5, name: 'x.example', type: 'A', outcome: 'unanswered' });
   });
   assert.equal(r.result.status, 'not-observed');
   assert.match(r.result.summary, /No traffic to the Umbrella resolvers .*no verdict/);
@@ -126,13 +137,13 @@ test('unprotected: UDP 443 and 53 TXT probes to both resolvers unanswered -> fai
       for (const port of [443, 53]) {
         for (const ip of [R1, R2]) {
           const name = port === 443 ? '2.dnscrypt-cert.opendns.com' : 'debug.opendns.com';
-          c.onDnsTransaction!(tx({ server: ip, port, frame: f, retransFrames: [f + 1], name, outcome: 'unanswered' }));
+          send(c, { server: ip, port, frame: f, retransFrames: [f + 1], name, outcome: 'unanswered' });
           f += 2;
         }
       }
     }
     // the LAN resolver answers normal queries
-    c.onDnsTransaction!(tx({ server: '192.168.0.65', port: 53, frame: 2, name: 'www.cisco.com', type: 'A', outcome: 'answered' }));
+    send(c, { server: '192.168.0.65', port: 53, frame: 2, name: 'www.cisco.com', type: 'A', outcome: 'answered' });
   });
   assert.equal(r.result.status, 'fail');
   assert.match(r.result.summary, /^Unprotected: none of 12 DNS queries .* UDP was answered/);
@@ -186,9 +197,9 @@ test('unprotected: UDP 443 and 53 TXT probes to both resolvers unanswered -> fai
 
 test('rejected by ICMP port unreachable and admin prohibited: dns-rejected with ICMP evidence and filter', () => {
   const r = run(makeCtx(), (c) => {
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 1, outcome: 'rejected', icmp: icmpRef(2, 3) }));
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 5, outcome: 'rejected', icmp: icmpRef(6, 3) }));
-    c.onDnsTransaction!(tx({ server: R2, port: 443, frame: 3, outcome: 'rejected', icmp: icmpRef(4, 13, { dst: R2, dport: 443, sender: '10.31.9.1' }) }));
+    send(c, { server: R1, port: 53, frame: 1, outcome: 'rejected', icmp: icmpRef(2, 3) });
+    send(c, { server: R1, port: 53, frame: 5, outcome: 'rejected', icmp: icmpRef(6, 3) });
+    send(c, { server: R2, port: 443, frame: 3, outcome: 'rejected', icmp: icmpRef(4, 13, { dst: R2, dport: 443, sender: '10.31.9.1' }) });
   });
   assert.equal(r.result.status, 'fail');
   assert.equal(r.findings.length, 2);
@@ -213,11 +224,11 @@ test('rejected by ICMP port unreachable and admin prohibited: dns-rejected with 
 
 test('all answered: pass, median RTT, rcodes (NXDOMAIN is an answer), late counted as answered', () => {
   const r = run(makeCtx(), (c) => {
-    c.onDnsTransaction!(tx({ server: R1, port: 443, frame: 1, outcome: 'answered', rttMs: 10 }));
-    c.onDnsTransaction!(tx({ server: R1, port: 443, frame: 3, outcome: 'answered', rttMs: 30 }));
-    c.onDnsTransaction!(tx({ server: R1, port: 443, frame: 5, outcome: 'late', rttMs: 6000 }));
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 7, outcome: 'answered', rttMs: 12, rcode: 'NXDOMAIN', name: 'nope.opendns.com', type: 'A' }));
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 9, outcome: 'answered', rttMs: 14 }));
+    send(c, { server: R1, port: 443, frame: 1, outcome: 'answered', rttMs: 10 });
+    send(c, { server: R1, port: 443, frame: 3, outcome: 'answered', rttMs: 30 });
+    send(c, { server: R1, port: 443, frame: 5, outcome: 'late', rttMs: 6000 });
+    send(c, { server: R1, port: 53, frame: 7, outcome: 'answered', rttMs: 12, rcode: 'NXDOMAIN', name: 'nope.opendns.com', type: 'A' });
+    send(c, { server: R1, port: 53, frame: 9, outcome: 'answered', rttMs: 14 });
   });
   assert.equal(r.result.status, 'pass');
   assert.match(r.result.summary, /answered: 5 DNS queries answered on 208\.67\.222\.222 UDP\/53 and 208\.67\.222\.222 UDP\/443/);
@@ -238,8 +249,8 @@ test('all answered: pass, median RTT, rcodes (NXDOMAIN is an answer), late count
 test('UDP/53 answered, UDP/443 dropped: warn, "unencrypted", warning findings', () => {
   const r = run(makeCtx(), (c) => {
     for (const ip of [R1, R2]) {
-      c.onDnsTransaction!(tx({ server: ip, port: 53, frame: ip === R1 ? 1 : 3, outcome: 'answered' }));
-      c.onDnsTransaction!(tx({ server: ip, port: 443, frame: ip === R1 ? 5 : 7, outcome: 'unanswered' }));
+      send(c, { server: ip, port: 53, frame: ip === R1 ? 1 : 3, outcome: 'answered' });
+      send(c, { server: ip, port: 443, frame: ip === R1 ? 5 : 7, outcome: 'unanswered' });
     }
   });
   assert.equal(r.result.status, 'warn');
@@ -252,7 +263,7 @@ test('UDP/53 answered, UDP/443 dropped: warn, "unencrypted", warning findings', 
 
 test('only TCP fails: S0 attempts (deferred until the end) and a refused connection -> warn', () => {
   const r = run(makeCtx(), (c) => {
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 1, outcome: 'answered' }));
+    send(c, { server: R1, port: 53, frame: 1, outcome: 'answered' });
     const s0 = flow({ orig_h: '192.168.0.57', resp_h: R1, resp_p: 53, proto: 'tcp', conn_state: 'S0', history: 'S',
       synFrames: [3, 4, 6], synTimesMs: [(T0 + 3) * 1000, (T0 + 4) * 1000, (T0 + 6) * 1000], synCount: 3,
       tsSec: T0 + 3, lastTsSec: T0 + 6, firstMs: (T0 + 3) * 1000, lastMs: (T0 + 6) * 1000 });
@@ -295,7 +306,7 @@ test('a SYN-only attempt within the DNS timeout at the end of the capture is pen
     const s0 = flow({ orig_h: '192.168.0.57', resp_h: R2, resp_p: 53, proto: 'tcp', conn_state: 'S0',
       synFrames: [3], synTimesMs: [(T0 + 3) * 1000], synCount: 1, firstMs: (T0 + 3) * 1000, lastMs: (T0 + 3) * 1000 });
     c.onFlowEnd!(s0);
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 4, outcome: 'pending' }));
+    send(c, { server: R1, port: 53, frame: 4, outcome: 'pending' });
   });
   assert.equal(r.result.status, 'not-observed');
   assert.match(r.result.summary, /2 queries to the Umbrella resolvers were still waiting .* no verdict/);
@@ -320,11 +331,11 @@ test('TCP query refused by a reset after the handshake (transaction tcpReset) an
   const r = run(makeCtx(), (c) => {
     const fl = flow({ orig_h: '192.168.0.57', resp_h: R1, resp_p: 53, proto: 'tcp', conn_state: 'RSTR', rstFrame: 5, rstDir: 1,
       lastTsSec: T0 + 5 });
-    c.onDnsTransaction!(tx({ server: R1, port: 53, transport: 'tcp', frame: 4, outcome: 'rejected', tcpReset: true, flow: fl }));
+    send(c, { server: R1, port: 53, transport: 'tcp', frame: 4, outcome: 'rejected', tcpReset: true, flow: fl });
     const syn = flow({ orig_h: '192.168.0.57', resp_h: R2, resp_p: 53, proto: 'tcp', conn_state: 'S0', synFrames: [10], synCount: 1,
       icmpErrors: [icmpRef(11, 10, { dst: R2 })] });
     c.onFlowEnd!(syn);
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 1, outcome: 'answered' }));
+    send(c, { server: R1, port: 53, frame: 1, outcome: 'answered' });
   });
   assert.equal(r.result.status, 'warn');
   const f1 = r.findings.find((f) => f.target.ip === R1)!;
@@ -339,12 +350,12 @@ test('TCP query refused by a reset after the handshake (transaction tcpReset) an
 
 test('error rcodes: dns-error warning; status warn when the resolvers only answered errors', () => {
   const r = run(makeCtx(), (c) => {
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 1, outcome: 'error', rcode: 'REFUSED', responseFrame: 2 }));
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 3, outcome: 'error', rcode: 'REFUSED', responseFrame: 4 }));
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 5, outcome: 'error', rcode: 'SERVFAIL', responseFrame: 6 }));
+    send(c, { server: R1, port: 53, frame: 1, outcome: 'error', rcode: 'REFUSED', responseFrame: 2 });
+    send(c, { server: R1, port: 53, frame: 3, outcome: 'error', rcode: 'REFUSED', responseFrame: 4 });
+    send(c, { server: R1, port: 53, frame: 5, outcome: 'error', rcode: 'SERVFAIL', responseFrame: 6 });
   });
   assert.equal(r.result.status, 'warn');
-  assert.match(r.result.summary, /answered with errors only: 208\.67\.222\.222 UDP\/53 \(REFUSED 2, SERVFAIL 1\)/);
+  assert.match(r.result.summary, /^208\.67\.222\.222 UDP\/53 \(REFUSED 2, SERVFAIL 1\) answered only with errors: /);
   assert.equal(r.findings.length, 1);
   const f = r.findings[0];
   assert.equal(f.id, 'dns-error');
@@ -359,8 +370,8 @@ test('error rcodes: dns-error warning; status warn when the resolvers only answe
 
 test('error responses do not count as answered: no UDP answer + one unanswered target -> fail', () => {
   const r = run(makeCtx(), (c) => {
-    c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 1, outcome: 'error', rcode: 'SERVFAIL' }));
-    c.onDnsTransaction!(tx({ server: R1, port: 443, frame: 3, outcome: 'unanswered' }));
+    send(c, { server: R1, port: 53, frame: 1, outcome: 'error', rcode: 'SERVFAIL' });
+    send(c, { server: R1, port: 443, frame: 3, outcome: 'unanswered' });
   });
   assert.equal(r.result.status, 'fail');
   assert.deepEqual(r.findings.map((f) => [f.id, f.severity]), [['dns-unanswered', 'error'], ['dns-error', 'warning']]);
@@ -368,7 +379,7 @@ test('error responses do not count as answered: no UDP answer + one unanswered t
 
 test('a partly answered target: info finding with a filter for the unanswered queries only, status pass', () => {
   const r = run(makeCtx(), (c) => {
-    for (let i = 0; i < 10; i++) c.onDnsTransaction!(tx({ server: R1, port: 443, frame: 1 + 2 * i, outcome: i === 4 ? 'unanswered' : 'answered' }));
+    for (let i = 0; i < 10; i++) send(c, { server: R1, port: 443, frame: 1 + 2 * i, outcome: i === 4 ? 'unanswered' : 'answered' });
   });
   assert.equal(r.result.status, 'pass');
   assert.match(r.result.summary, /208\.67\.222\.222 UDP\/443 \(1 unanswered\) lost some, answered others/);
@@ -383,8 +394,8 @@ test('a partly answered target: info finding with a filter for the unanswered qu
 
 test('IPv6 resolvers: ipv6.addr filters, ICMPv6 rejects', () => {
   const r = run(makeCtx(), (c) => {
-    c.onDnsTransaction!(tx({ client: 'fd00:31::57', server: R6, port: 443, frame: 1, outcome: 'unanswered' }));
-    c.onDnsTransaction!(tx({ client: 'fd00:31::57', server: R6, port: 53, frame: 2, outcome: 'rejected', icmp: icmpRef(3, 1, { v6: true, dst: R6 }) }));
+    send(c, { client: 'fd00:31::57', server: R6, port: 443, frame: 1, outcome: 'unanswered' });
+    send(c, { client: 'fd00:31::57', server: R6, port: 53, frame: 2, outcome: 'rejected', icmp: icmpRef(3, 1, { v6: true, dst: R6 }) });
   });
   assert.equal(r.result.status, 'fail');
   const [a, b] = r.findings;
@@ -407,7 +418,7 @@ test('onFlowStart: WANT_DNS only for flows to (or from) a resolver on a resolver
 
 test('configured resolvers only: an unconfigured public resolver is other DNS, never a finding', () => {
   const r = run(makeCtx(), (c) => {
-    for (let i = 0; i < 5; i++) c.onDnsTransaction!(tx({ server: '8.8.8.8', port: 53, frame: 1 + i, outcome: 'unanswered' }));
+    for (let i = 0; i < 5; i++) send(c, { server: '8.8.8.8', port: 53, frame: 1 + i, outcome: 'unanswered' });
   });
   assert.equal(r.result.status, 'not-observed');
   assert.deepEqual(r.findings, []);
@@ -415,7 +426,7 @@ test('configured resolvers only: an unconfigured public resolver is other DNS, n
   assert.equal(r.otherDns[0].unanswered, 5);
   // --resolver adds one: then it is judged
   const r2 = run(makeCtx({ resolvers: ['8.8.8.8'] }), (c) => {
-    for (let i = 0; i < 5; i++) c.onDnsTransaction!(tx({ server: '8.8.8.8', port: 53, frame: 1 + i, outcome: 'unanswered' }));
+    for (let i = 0; i < 5; i++) send(c, { server: '8.8.8.8', port: 53, frame: 1 + i, outcome: 'unanswered' });
   });
   assert.equal(r2.result.status, 'fail');
   assert.equal(r2.findings.length, 1);
@@ -425,9 +436,9 @@ test('bounds: 100 queries from 30 clients -> 20 frames (the first), 20 clients b
   const r = run(makeCtx(), (c) => {
     // judged out of order (as flow expiry may hand them over)
     for (let i = 99; i >= 0; i--) {
-      c.onDnsTransaction!(tx({ client: `10.31.2.${(i % 30) + 1}`, server: R1, port: 53, frame: 100 + 3 * i, outcome: 'unanswered' }));
+      send(c, { client: `10.31.2.${(i % 30) + 1}`, server: R1, port: 53, frame: 100 + 3 * i, outcome: 'unanswered' });
     }
-    for (let i = 0; i < 50; i++) c.onDnsTransaction!(tx({ server: `192.168.1.${i + 1}`, port: 53, frame: 1000 + i, outcome: 'answered', name: 'a.example', type: 'A' }));
+    for (let i = 0; i < 50; i++) send(c, { server: `192.168.1.${i + 1}`, port: 53, frame: 1000 + i, outcome: 'answered', name: 'a.example', type: 'A' });
   });
   const f = r.findings[0];
   assert.equal(f.frames.length, 20);
@@ -445,9 +456,9 @@ test('bounds: 100 queries from 30 clients -> 20 frames (the first), 20 clients b
 
 test('--client: only allowed clients are counted and listed', () => {
   const r = run(makeCtx({ clients: ['10.31.2.0/24'] }), (c) => {
-    c.onDnsTransaction!(tx({ client: '10.31.2.7', server: R1, port: 53, frame: 5, outcome: 'unanswered' }));
-    c.onDnsTransaction!(tx({ client: '10.99.0.1', server: R1, port: 53, frame: 1, outcome: 'unanswered' }));
-    c.onDnsTransaction!(tx({ client: '10.99.0.1', server: R2, port: 53, frame: 2, outcome: 'unanswered' }));
+    send(c, { client: '10.31.2.7', server: R1, port: 53, frame: 5, outcome: 'unanswered' });
+    send(c, { client: '10.99.0.1', server: R1, port: 53, frame: 1, outcome: 'unanswered' });
+    send(c, { client: '10.99.0.1', server: R2, port: 53, frame: 2, outcome: 'unanswered' });
   });
   assert.equal(r.findings.length, 1);
   assert.deepEqual(r.findings[0].clients, [{ ip: '10.31.2.7', count: 1, firstFrame: 5 }]);
@@ -456,8 +467,8 @@ test('--client: only allowed clients are counted and listed', () => {
 
 test('encrypted (DNSCrypt) datagrams with nothing back count as unanswered and encrypted', () => {
   const r = run(makeCtx(), (c) => {
-    c.onDnsTransaction!(tx({ server: R2, port: 443, frame: 1, name: null, encrypted: true, outcome: 'unanswered' }));
-    c.onDnsTransaction!(tx({ server: R2, port: 443, frame: 2, name: null, encrypted: true, outcome: 'unanswered' }));
+    send(c, { server: R2, port: 443, frame: 1, name: null, encrypted: true, outcome: 'unanswered' });
+    send(c, { server: R2, port: 443, frame: 2, name: null, encrypted: true, outcome: 'unanswered' });
   });
   assert.equal(r.targets[0].encrypted, 2);
   assert.equal(r.targets[0].unanswered, 2);
@@ -468,8 +479,8 @@ test('encrypted (DNSCrypt) datagrams with nothing back count as unanswered and e
 test('live mode: emitEarly once per target and id, final list still has each finding once', () => {
   const early: Finding[] = [];
   const r = run(makeCtx({ early }), (c) => {
-    for (let i = 0; i < 4; i++) c.onDnsTransaction!(tx({ server: R1, port: 443, frame: 1 + i, outcome: 'unanswered' }));
-    for (let i = 0; i < 3; i++) c.onDnsTransaction!(tx({ server: R1, port: 53, frame: 10 + i, outcome: 'rejected', icmp: icmpRef(20 + i, 3) }));
+    for (let i = 0; i < 4; i++) send(c, { server: R1, port: 443, frame: 1 + i, outcome: 'unanswered' });
+    for (let i = 0; i < 3; i++) send(c, { server: R1, port: 53, frame: 10 + i, outcome: 'rejected', icmp: icmpRef(20 + i, 3) });
   });
   assert.deepEqual(early.map((f) => [f.id, f.target.port, f.severity, f.attempts]), [['dns-unanswered', 443, 'error', 1], ['dns-rejected', 53, 'error', 1]]);
   assert.deepEqual(r.findings.map((f) => [f.id, f.target.port, f.attempts]), [['dns-unanswered', 443, 4], ['dns-rejected', 53, 3]]);
@@ -485,8 +496,48 @@ test('icmpName covers ICMP and ICMPv6 unreachable codes', () => {
 
 test('a finding whose clients are all excluded is not emitted', () => {
   const r = run(makeCtx({ clients: ['10.0.0.0/8'] }), (c) => {
-    c.onDnsTransaction!(tx({ client: '192.168.0.57', server: R1, port: 53, frame: 1, outcome: 'unanswered' }));
+    send(c, { client: '192.168.0.57', server: R1, port: 53, frame: 1, outcome: 'unanswered' });
   });
   assert.deepEqual(r.findings, []);
   assert.equal(r.result.status, 'not-observed');
+});
+
+test('every error response is evidence, also those answering retransmissions; rcodes count response packets', () => {
+  const r = run(makeCtx(), (c) => {
+    const t = tx({ server: R1, port: 53, frame: 1, retransFrames: [2, 3], outcome: 'error', rcode: 'SERVFAIL', responseFrame: 4, rttMs: 3000 });
+    const resp = (frameNo: number) => c.onDnsResponse!({ flow: t.flow, frameNo, tsMs: (T0 + frameNo) * 1000, server: R1,
+      client: t.client, id: t.id, rcode: 'SERVFAIL', question: t.question, answers: [] });
+    resp(4);
+    c.onDnsTransaction!(t);
+    resp(5);   // answers to the retransmissions: no waiting query left, still evidence
+    resp(6);
+  });
+  assert.equal(r.result.status, 'warn');
+  const tg = r.targets[0];
+  assert.equal(tg.responses, 3);
+  assert.deepEqual(tg.rcodes, { SERVFAIL: 3 });
+  assert.equal(tg.errors, 1);
+  assert.equal(tg.lastFrame, 6);
+  const f = r.findings[0];
+  assert.equal(f.id, 'dns-error');
+  assert.deepEqual(f.frames, [1, 2, 3, 4, 5, 6]);
+  assert.equal(f.count, 6);
+  assert.equal(f.attempts, 1);
+  assert.deepEqual(f.clients, [{ ip: '192.168.0.57', count: 6, firstFrame: 1 }]);
+  assert.equal(f.message, '1 DNS TXT query (3 packets with retransmissions) to 208.67.222.222 on UDP/53 was answered with SERVFAIL (3)');
+  assert.equal(f.lastSeen, isoTime(T0 + 6, 0, 6));
+});
+
+test('only responses (the capture started after the queries): reached, errors still reported', () => {
+  const r = run(makeCtx(), (c) => {
+    const fl = flow({ orig_h: '192.168.0.57', resp_h: R2, resp_p: 443, proto: 'udp' });
+    c.onDnsResponse!({ flow: fl, frameNo: 1, tsMs: (T0 + 1) * 1000, server: R2, client: '192.168.0.57', id: 7, rcode: 'NOERROR', question: null, answers: [] });
+    const fl2 = flow({ orig_h: '192.168.0.57', resp_h: R2, resp_p: 53, proto: 'udp' });
+    c.onDnsResponse!({ flow: fl2, frameNo: 2, tsMs: (T0 + 2) * 1000, server: R2, client: '192.168.0.57', id: 8, rcode: 'REFUSED', question: null, answers: [] });
+  });
+  assert.equal(r.result.status, 'warn');
+  assert.deepEqual(r.targets.map((t) => [t.port, t.verdict, t.responses]), [[53, 'error', 1], [443, 'answered', 1]]);
+  assert.equal(r.findings.length, 1);
+  assert.equal(r.findings[0].message, '1 DNS response from 208.67.220.220 on UDP/53 carried REFUSED (1)');
+  assert.equal(r.findings[0].attempts, 0);
 });
