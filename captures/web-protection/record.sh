@@ -13,7 +13,9 @@
 #                     80 (configured default, no DNS); classic exponential back-off
 #                     (tcp_syn_linear_timeouts=0 in the client namespace)
 #   reset             firewall rejects the SYNs to 18.135.112.200:443 with a TCP reset; the
-#                     firewall is 3 router hops closer to the client than the gateway
+#                     firewall is 3 router hops and ~40 ms closer to the client than the gateway
+#   reset-gateway     the gateway host itself refuses 443 (no listener: its own kernel resets,
+#                     from the gateway's hop count and round trip); 80 answers
 #   pass              the SWG (a real TLS server) is reachable
 #   mixed             443 to the SWG dropped, 80 let through
 #   nxdomain          the SWG name does not resolve (NXDOMAIN)
@@ -27,6 +29,7 @@
 # layout with fd00:32:N::x for 10.32.N.x; nothing leaves the namespaces):
 #
 #   wcs-cli 10.32.1.10 --- 10.32.1.1 wcs-fw 10.32.2.1 --- 10.32.2.2 wcs-r1 10.32.3.1 ---
+#   --- wcs-dly (delay-bridge.py, 20 ms each way, no addresses) ---
 #   --- 10.32.3.2 wcs-r2 10.32.4.1/10.32.5.1 --- wcs-srv 10.32.4.200 (SWG), 10.32.4.17 (web),
 #                                                        10.32.5.50 (anycast SWG)
 #
@@ -41,7 +44,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 BUILD="${WCS_BUILD:-$REPO/dist-swg}"
 RAW="${WCS_RAW:-$(mktemp -d /tmp/wcs-raw.XXXXXX)}"
 WORK="$(mktemp -d /tmp/wcs-work.XXXXXX)"
-NS=(wcs-cli wcs-fw wcs-r1 wcs-r2 wcs-srv)
+NS=(wcs-cli wcs-fw wcs-r1 wcs-dly wcs-r2 wcs-srv)
 PIDS=()
 LAB_V6=0
 
@@ -51,6 +54,9 @@ SWG_ELB=k8s-sigproxy-sigproxy-c8f482b42a-ddf1929ae349b3e5.elb.eu-west-2.amazonaw
 WEB_NAME=www.example.test
 
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root (network namespaces)" >&2; exit 2; }
+# one run at a time for this prefix (the same lock captures/tools/lab.sh takes)
+exec 9>/run/wirecheck-lab-wcs.lock
+flock -w 600 9 || { echo "record.sh: another run holds the wcs lab lock" >&2; exit 1; }
 
 cleanup() {
   set +e
@@ -92,7 +98,8 @@ lab_up() {
   done
   ip link add cli0 netns wcs-cli type veth peer name fw0 netns wcs-fw
   ip link add fw1 netns wcs-fw type veth peer name r1a netns wcs-r1
-  ip link add r1b netns wcs-r1 type veth peer name r2a netns wcs-r2
+  ip link add r1b netns wcs-r1 type veth peer name d0 netns wcs-dly
+  ip link add d1 netns wcs-dly type veth peer name r2a netns wcs-r2
   ip link add r2b netns wcs-r2 type veth peer name srv0 netns wcs-srv
   ip -n wcs-cli addr add 10.32.1.10/24 dev cli0
   ip -n wcs-fw addr add 10.32.1.1/24 dev fw0
@@ -106,7 +113,7 @@ lab_up() {
   ip -n wcs-srv addr add 10.32.4.17/24 dev srv0
   ip -n wcs-srv addr add 10.32.5.50/24 dev srv0
   local l
-  for l in wcs-cli:cli0 wcs-fw:fw0 wcs-fw:fw1 wcs-r1:r1a wcs-r1:r1b wcs-r2:r2a wcs-r2:r2b wcs-srv:srv0; do
+  for l in wcs-cli:cli0 wcs-fw:fw0 wcs-fw:fw1 wcs-r1:r1a wcs-r1:r1b wcs-dly:d0 wcs-dly:d1 wcs-r2:r2a wcs-r2:r2b wcs-srv:srv0; do
     ip -n "${l%%:*}" link set "${l##*:}" up
   done
   ip -n wcs-cli route add default via 10.32.1.1
@@ -117,6 +124,8 @@ lab_up() {
   ip -n wcs-r2 route add 10.32.2.0/24 via 10.32.3.1
   ip -n wcs-srv route add default via 10.32.4.1
   for n in wcs-fw wcs-r1 wcs-r2; do inns "$n" sysctl -qw net.ipv4.ip_forward=1; done
+  # the "internet": 20 ms each way between r1 and r2 (bounded runtime)
+  bg wcs-dly python3 "$REPO/captures/tools/delay-bridge.py" d0 d1 20 180
   if [ $v6 = 1 ]; then
     ip -n wcs-cli addr add fd00:32:1::10/64 dev cli0 nodad
     ip -n wcs-fw addr add fd00:32:1::1/64 dev fw0 nodad
@@ -148,6 +157,8 @@ lab_up() {
   fi
   local a
   for a in 10.32.4.200 10.32.4.17 10.32.5.50; do
+    # reset-gateway: nothing listens on the gateway's 443
+    [ "$a:${SWG_TLS:-1}" = 10.32.4.200:0 ] || \
     bg wcs-srv openssl s_server -quiet -www -accept "$a:443" -cert "$WORK/cert.pem" -key "$WORK/key.pem"
     bg wcs-srv python3 -m http.server 80 --bind "$a" --directory "$WORK/www"
   done
@@ -175,9 +186,26 @@ dns_up() {
 
 fw_rule() { inns wcs-fw iptables -A FORWARD "$@"; }
 
+# every server socket the scenario expects is listening (python and openssl start slowly on
+# a loaded machine)
+listening() {
+  local have want
+  have="$(inns wcs-srv ss -Hltn | awk '{print $4}')"
+  for want in 10.32.4.17:80 10.32.4.17:443 10.32.4.200:80 10.32.5.50:80 10.32.5.50:443; do
+    grep -qxF "$want" <<<"$have" || return 1
+  done
+  if [ "${SWG_TLS:-1}" = 1 ]; then grep -qxF 10.32.4.200:443 <<<"$have" || return 1; fi
+  if [ "$LAB_V6" = 1 ]; then
+    for want in '[fd00:32:4::17]:80' '[fd00:32:4::17]:443' '[fd00:32:4::200]:80' '[fd00:32:4::200]:443'; do
+      grep -qxF "$want" <<<"$have" || return 1
+    done
+  fi
+}
+
 wait_ready() {
   local i
-  for i in $(seq 1 50); do
+  for i in $(seq 1 100); do
+    listening || { sleep 0.2; continue; }
     if inns wcs-cli timeout 1 curl -s -o /dev/null "http://10.32.4.17/" && \
        { [ "$LAB_V6" = 0 ] || inns wcs-cli timeout 1 curl -s -o /dev/null "http://[fd00:32:4::17]/"; } && \
        inns wcs-cli timeout 1 bash -c 'exec 3<>/dev/tcp/10.32.1.1/53' 2>/dev/null; then return 0; fi
@@ -187,7 +215,7 @@ wait_ready() {
 }
 
 capture_start() {
-  bg wcs-cli tcpdump -q -n -U -i cli0 -w "$RAW/$1.pcap"
+  bg wcs-cli tcpdump -q -n -U --immediate-mode -i cli0 -w "$RAW/$1.pcap"
   CAP_PID="${PIDS[-1]}"
   sleep 1
 }
@@ -211,9 +239,11 @@ scenario() {
   case "$name" in
     ipv6-refused) lab_up v6; dns_up chain6 ;;
     nxdomain) lab_up; dns_up nxdomain ;;
+    reset-gateway) SWG_TLS=0; lab_up; dns_up chain ;;
     *) lab_up; dns_up chain ;;
   esac
   wait_ready
+  SWG_TLS=1
   case "$name" in
     drop-linear)
       fw_rule -p tcp -d 10.32.4.200 --dport 443 -j DROP
@@ -241,6 +271,12 @@ scenario() {
       local i
       for i in 1 2 3; do swg_https 5; sleep 1; done
       web
+      ;;
+    reset-gateway)
+      capture_start "$name"
+      web
+      swg_https 5
+      inns wcs-cli curl -s -m 5 -o /dev/null "http://$SWG_NAME/" || true
       ;;
     pass)
       capture_start "$name"
@@ -287,7 +323,7 @@ rewrite() {
   echo "   -> captures/web-protection/$name.pcap ($(stat -c %s "$HERE/$name.pcap") bytes)"
 }
 
-ALL=(drop-linear drop-exponential reset pass mixed nxdomain ipv6-refused)
+ALL=(drop-linear drop-exponential reset reset-gateway pass mixed nxdomain ipv6-refused)
 LIST=("$@")
 [ ${#LIST[@]} -gt 0 ] || LIST=("${ALL[@]}")
 for s in "${LIST[@]}"; do

@@ -917,6 +917,11 @@ export class WebProtectionCheck implements Check {
         (t.reset > 0 && v.sentence !== '' ? ' ' + v.sentence : '') + icmpSentence;
       if (t.icmpSenders.length > 0) f.icmpFrom = [...t.icmpSenders];
       f.explanation = 'Something on the way actively refused the connection to the gateway (a firewall rejecting the traffic answers the SYN with a reset, or with an ICMP error, in the gateway\'s name). ' + failOpen;
+      if (v.source === 'gateway' && t.icmpRejected === 0) {
+        f.remedy = `The refusal comes from the gateway's side (same hop count and delay as the gateway's own packets), not from the local network, so the perimeter firewall is probably not the cause: ` +
+          `check that ${t.ip}${t.learned !== null ? ` (from ${t.learned.name})` : ''} is a current Secure Web Gateway ingress for this region and port per Cisco's "Network Requirements for Secure Access" (${REMEDY_URL}), ` +
+          'check the Cisco Secure Access / Umbrella service status, and open a case with Cisco TAC if the gateway keeps refusing; a firewall further upstream (at the provider) that rejects in the gateway\'s name would look the same.';
+      }
       if (t.reset > 0) f.rst = {
         source: v.source, ttl: v.rstTtl, hops: v.rstHops, pathTtl: v.pathTtl, pathHops: v.pathHops, pathBasis: v.pathBasis,
         pathFrom: v.pathFrom, pathFrame: v.pathFrame, synToRstMs: v.delayMs, pathRttMs: v.pathRttMs,

@@ -67,7 +67,7 @@ test('drop-linear: SYNs to the SWG from the CNAME chain dropped, default kernel 
     'so the SWG agent fails open and web traffic bypasses the gateway.');
   assert.equal(targets.length, 1);
   assert.deepEqual(pick(targets[0], TARGET_KEYS), {
-    ip: '18.135.112.200', port: 443, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 43 }, configured: null,
+    ip: '18.135.112.200', port: 443, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 41 }, configured: null,
     attempts: 1, synRetransmits: 8, established: 0, reset: 0, unanswered: 1, icmpRejected: 0, pending: 0,
     rstTtl: null, rstHops: null, pathHops: 3, pathTtl: 61, rstSource: null,
   });
@@ -75,16 +75,16 @@ test('drop-linear: SYNs to the SWG from the CNAME chain dropped, default kernel 
   const f = findings[0];
   assert.deepEqual(pick(f, FINDING_KEYS), {
     id: 'swg-syn-unanswered', check: 'web-protection', severity: 'error',
-    target: { ip: '18.135.112.200', port: 443, transport: 'tcp', names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 43 }, configured: null },
-    clients: [{ ip: CLIENT, count: 9, firstFrame: 46 }], count: 9, attempts: 1,
-    frames: [46, 47, 48, 49, 50, 51, 52, 53, 54], firstFrame: 46, lastFrame: 54,
-    firstSeen: '2024-08-27T06:41:22.079503Z', lastSeen: '2024-08-27T06:41:41.475043Z',
+    target: { ip: '18.135.112.200', port: 443, transport: 'tcp', names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 41 }, configured: null },
+    clients: [{ ip: CLIENT, count: 9, firstFrame: 44 }], count: 9, attempts: 1,
+    frames: [44, 45, 46, 47, 48, 49, 50, 51, 52], firstFrame: 44, lastFrame: 52,
+    firstSeen: '2024-08-27T06:41:22.589010Z', lastSeen: '2024-08-27T06:41:42.136707Z',
   });
-  assert.equal(f.message, `1 connection attempt from ${CLIENT} to the Secure Web Gateway 18.135.112.200 on TCP/443 (resolved from ${SWG_NAME} in frame 43) ` +
-    'got no answer: 9 SYNs sent (8 retransmissions, the last 19.4 s after the first), no SYN-ACK, no reset.');
+  assert.equal(f.message, `1 connection attempt from ${CLIENT} to the Secure Web Gateway 18.135.112.200 on TCP/443 (resolved from ${SWG_NAME} in frame 41) ` +
+    'got no answer: 9 SYNs sent (8 retransmissions, the last 19.5 s after the first), no SYN-ACK, no reset.');
   assert.equal(f.wiresharkFilter, 'ip.addr == 18.135.112.200 && tcp.port == 443 && tcp.flags.syn == 1 && tcp.flags.ack == 0');
   assert.equal(f.backoff, 'linear-then-exponential');
-  assert.deepEqual((f.synOffsetsMs as number[]).map(Math.round), [0, 1028, 2052, 3076, 4100, 5124, 7140, 11208, 19396]);
+  assert.deepEqual((f.synOffsetsMs as number[]).map(Math.round), [0, 1020, 2044, 3068, 4092, 5116, 7132, 11356, 19548]);
   assert.match(f.explanation, /fail-open/);
   assert.match(f.remedy, /Network Requirements for Secure Access/);
 });
@@ -106,12 +106,12 @@ test('drop-exponential: anycast 146.112.255.50 (configured default) on 443 and 8
   assert.deepEqual(findings.map((f) => pick(f, FINDING_KEYS)), [
     { id: 'swg-syn-unanswered', check: 'web-protection', severity: 'error',
       target: { ip: '146.112.255.50', port: 443, transport: 'tcp', names: [], learnedFrom: null, configured: '146.112.255.50' },
-      clients: [{ ip: CLIENT, count: 5, firstFrame: 39 }], count: 5, attempts: 1, frames: [39, 41, 43, 45, 47], firstFrame: 39, lastFrame: 47,
-      firstSeen: '2024-08-27T06:41:22.085439Z', lastSeen: '2024-08-27T06:41:37.467569Z' },
+      clients: [{ ip: CLIENT, count: 5, firstFrame: 41 }], count: 5, attempts: 1, frames: [41, 44, 46, 48, 50], firstFrame: 41, lastFrame: 50,
+      firstSeen: '2024-08-27T06:41:22.578428Z', lastSeen: '2024-08-27T06:41:37.971720Z' },
     { id: 'swg-syn-unanswered', check: 'web-protection', severity: 'error',
       target: { ip: '146.112.255.50', port: 80, transport: 'tcp', names: [], learnedFrom: null, configured: '146.112.255.50' },
-      clients: [{ ip: CLIENT, count: 5, firstFrame: 40 }], count: 5, attempts: 1, frames: [40, 42, 44, 46, 48], firstFrame: 40, lastFrame: 48,
-      firstSeen: '2024-08-27T06:41:22.380508Z', lastSeen: '2024-08-27T06:41:37.719560Z' },
+      clients: [{ ip: CLIENT, count: 5, firstFrame: 43 }], count: 5, attempts: 1, frames: [43, 45, 47, 49, 51], firstFrame: 43, lastFrame: 51,
+      firstSeen: '2024-08-27T06:41:22.884573Z', lastSeen: '2024-08-27T06:41:38.227689Z' },
   ]);
   assert.deepEqual(findings.map((f) => f.backoff), ['exponential', 'exponential']);
   assert.equal(findings[0].message, `1 connection attempt from ${CLIENT} to the Secure Web Gateway 146.112.255.50 on TCP/443 (configured SWG address 146.112.255.50) ` +
@@ -129,32 +129,68 @@ test('reset: firewall refuses 443 with a TCP reset from 3 hops closer than the g
     'so the SWG agent fails open and web traffic bypasses the gateway.');
   assert.equal(targets.length, 1);
   assert.deepEqual(pick(targets[0], TARGET_KEYS), {
-    ip: '18.135.112.200', port: 443, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 41 }, configured: null,
+    ip: '18.135.112.200', port: 443, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 40 }, configured: null,
     attempts: 3, synRetransmits: 0, established: 0, reset: 3, unanswered: 0, icmpRejected: 0, pending: 0,
     rstTtl: 64, rstHops: 0, pathHops: 3, pathTtl: 61, rstSource: 'middlebox',
   });
   const rstMs = targets[0].synToRstMs as number;
-  assert.ok(Math.abs(rstMs - 0.021) < 0.002, `synToRstMs ${rstMs}`);
+  assert.ok(Math.abs(rstMs - 0.039) < 0.002, `synToRstMs ${rstMs}`);
+  assert.ok(Math.abs((targets[0].pathRttMs as number) - 40.727) < 0.002, `pathRttMs ${targets[0].pathRttMs}`);
   assert.equal(findings.length, 1);
   const f = findings[0];
   assert.deepEqual(pick(f, FINDING_KEYS), {
     id: 'swg-reset', check: 'web-protection', severity: 'error',
-    target: { ip: '18.135.112.200', port: 443, transport: 'tcp', names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 41 }, configured: null },
-    clients: [{ ip: CLIENT, count: 6, firstFrame: 44 }], count: 6, attempts: 3,
-    frames: [44, 45, 50, 51, 56, 57], firstFrame: 44, lastFrame: 57,
-    firstSeen: '2024-08-27T06:41:22.057421Z', lastSeen: '2024-08-27T06:41:24.282251Z',
+    target: { ip: '18.135.112.200', port: 443, transport: 'tcp', names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 40 }, configured: null },
+    clients: [{ ip: CLIENT, count: 6, firstFrame: 43 }], count: 6, attempts: 3,
+    frames: [43, 44, 49, 50, 55, 56], firstFrame: 43, lastFrame: 56,
+    firstSeen: '2024-08-27T06:41:22.496512Z', lastSeen: '2024-08-27T06:41:24.759758Z',
   });
-  assert.match(f.message, new RegExp(`^3 connection attempts from ${CLIENT} to the Secure Web Gateway 18\\.135\\.112\\.200 on TCP/443 \\(resolved from ${SWG_NAME.replace(/\./g, '\\.')} in frame 41\\) were refused: 3 attempts answered by a TCP reset after \\d+ µs\\. `));
+  assert.match(f.message, new RegExp(`^3 connection attempts from ${CLIENT} to the Secure Web Gateway 18\\.135\\.112\\.200 on TCP/443 \\(resolved from ${SWG_NAME.replace(/\./g, '\\.')} in frame 40\\) were refused: 3 attempts answered by a TCP reset after \\d+ µs\\. `));
   assert.match(f.message, /The reset came from a device on the client's own network segment \(0 router hops\), not from the gateway \(3 hops away, judged by packets from its network \(18\.135\.112\.17\), e\.g\. frame 6\)\.$/);
   assert.equal(f.wiresharkFilter, 'ip.addr == 18.135.112.200 && tcp.port == 443 && (tcp.flags.syn == 1 || tcp.flags.reset == 1)');
   const rst = f.rst as Record<string, unknown>;
   assert.deepEqual(pick(rst, ['source', 'ttl', 'hops', 'pathTtl', 'pathHops', 'pathBasis', 'pathFrom', 'pathFrame']),
     { source: 'middlebox', ttl: 64, hops: 0, pathTtl: 61, pathHops: 3, pathBasis: 'network', pathFrom: '18.135.112.17', pathFrame: 6 });
-  assert.deepEqual(f.signals, [{ kind: 'ttl-differs', port: 443, frame: 45, value: 'RST TTL 64 (0 hops) vs 61 (3 hops) from 18.135.112.17 in frame 6' }]);
+  assert.deepEqual(f.signals, [
+    { kind: 'ttl-differs', port: 443, frame: 44, value: 'RST TTL 64 (0 hops) vs 61 (3 hops) from 18.135.112.17 in frame 6' },
+    { kind: 'rtt-differs', port: 443, frame: 44, value: 'RST after 39 µs vs SYN-ACK after 41 ms from 18.135.112.17' },
+  ]);
+  assert.match(f.remedy, /^Allow outbound TCP 443 and 80 from the clients/);
 });
 
 test('reset: the filter shows exactly the SYNs and resets', { skip: need('tshark') }, async () => {
   checkFilters('reset', (await analyze('reset')).findings);
+});
+
+test('reset-gateway: the gateway host itself refuses 443 (same hops and delay as its port 80) -> warn, swg-reset, gateway', async () => {
+  const { result, findings, targets } = await analyze('reset-gateway');
+  assert.equal(result.status, 'warn');
+  assert.equal(result.summary, '1 of 2 connection attempts to the Secure Web Gateway failed (1 refused; to 18.135.112.200:443), 1 succeeded.');
+  assert.deepEqual(targets.map((t) => pick(t, TARGET_KEYS)), [
+    { ip: '18.135.112.200', port: 443, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 40 }, configured: null,
+      attempts: 1, synRetransmits: 0, established: 0, reset: 1, unanswered: 0, icmpRejected: 0, pending: 0,
+      rstTtl: 61, rstHops: 3, pathHops: 3, pathTtl: 61, rstSource: 'gateway' },
+    { ip: '18.135.112.200', port: 80, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 40 }, configured: null,
+      attempts: 1, synRetransmits: 0, established: 1, reset: 0, unanswered: 0, icmpRejected: 0, pending: 0,
+      rstTtl: null, rstHops: null, pathHops: 3, pathTtl: 61, rstSource: null },
+  ]);
+  assert.equal(findings.length, 1);
+  const f = findings[0];
+  assert.deepEqual(pick(f, FINDING_KEYS), {
+    id: 'swg-reset', check: 'web-protection', severity: 'error',
+    target: { ip: '18.135.112.200', port: 443, transport: 'tcp', names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 40 }, configured: null },
+    clients: [{ ip: CLIENT, count: 2, firstFrame: 43 }], count: 2, attempts: 1, frames: [43, 44], firstFrame: 43, lastFrame: 44,
+    firstSeen: '2024-08-27T06:41:22.702591Z', lastSeen: '2024-08-27T06:41:22.762487Z',
+  });
+  assert.match(f.message, /was refused: 1 attempt answered by a TCP reset after 60 ms\. The reset has the same hop count \(3\) as packets from 18\.135\.112\.200 itself and a similar delay, so it likely came from the gateway's side/);
+  assert.equal(f.signals, undefined);
+  assert.deepEqual(pick(f.rst as Record<string, unknown>, ['source', 'ttl', 'hops', 'pathTtl', 'pathHops', 'pathBasis', 'pathFrom']),
+    { source: 'gateway', ttl: 61, hops: 3, pathTtl: 61, pathHops: 3, pathBasis: 'address', pathFrom: '18.135.112.200' });
+  assert.match(f.remedy, /^The refusal comes from the gateway's side/);
+});
+
+test('reset-gateway: the filter shows the SYN and the reset (and the working port-80 handshake is not evidence)', { skip: need('tshark') }, async () => {
+  checkFilters('reset-gateway', (await analyze('reset-gateway')).findings);
 });
 
 test('pass: the SWG (a real TLS server) answers on 443 and 80 -> pass, no finding', async () => {
@@ -163,7 +199,7 @@ test('pass: the SWG (a real TLS server) answers on 443 and 80 -> pass, no findin
   assert.equal(result.summary, 'All 2 connections to the Secure Web Gateway (18.135.112.200:443, 18.135.112.200:80) completed the TCP handshake.');
   assert.equal(findings.length, 0);
   assert.deepEqual(targets.map((t) => pick(t, TARGET_KEYS)), [443, 80].map((port) => ({
-    ip: '18.135.112.200', port, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 40 }, configured: null,
+    ip: '18.135.112.200', port, names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 39 }, configured: null,
     attempts: 1, synRetransmits: 0, established: 1, reset: 0, unanswered: 0, icmpRejected: 0, pending: 0,
     rstTtl: null, rstHops: null, pathHops: 3, pathTtl: 61, rstSource: null,
   })));
@@ -179,7 +215,7 @@ test('mixed: 443 to the SWG dropped, 80 answered -> warn, one finding for 443', 
   ]);
   assert.equal(findings.length, 1);
   assert.deepEqual(pick(findings[0], ['id', 'severity', 'frames', 'count', 'attempts']),
-    { id: 'swg-syn-unanswered', severity: 'error', frames: [43, 44, 45, 46, 47], count: 5, attempts: 1 });
+    { id: 'swg-syn-unanswered', severity: 'error', frames: [44, 45, 46, 47, 48], count: 5, attempts: 1 });
   assert.equal(findings[0].backoff, 'linear');
 });
 
@@ -218,7 +254,7 @@ test('ipv6-refused: dual stack, IPv6 to the SWG refused by ICMPv6 from the firew
     id: 'swg-reset', check: 'web-protection', severity: 'error',
     target: { ip: SWG6, port: 443, transport: 'tcp', names: CHAIN, learnedFrom: { name: SWG_NAME, frame: 44 }, configured: null },
     clients: [{ ip: CLIENT6, count: 2, firstFrame: 45 }], count: 2, attempts: 1, frames: [45, 46], firstFrame: 45, lastFrame: 46,
-    firstSeen: '2024-08-27T06:41:22.297991Z', lastSeen: '2024-08-27T06:41:22.298033Z',
+    firstSeen: '2024-08-27T06:41:22.539430Z', lastSeen: '2024-08-27T06:41:22.539490Z',
   });
   assert.equal(f.message, `1 connection attempt from ${CLIENT6} to the Secure Web Gateway ${SWG6} on TCP/443 (resolved from ${SWG_NAME} in frame 44) ` +
     'was refused: 1 attempt answered by ICMPv6 administratively prohibited from 2a02:8010:6b5c:1::1. ' +
