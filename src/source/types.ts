@@ -51,6 +51,12 @@ export interface CaptureInfo {
    * Wireshark's, but are not handed on.
    */
   otherRecords?: number;
+  /**
+   * How frame times were taken: 'capture' (timestamps recorded by the capture, files) or
+   * 'arrival' (live through `cap`, which exposes no packet timestamps: stamped when the frame
+   * reached this process, so small delays are not trustworthy). Absent means 'capture'.
+   */
+  timing?: 'capture' | 'arrival';
 }
 
 export function emptyCaptureInfo(): CaptureInfo {
