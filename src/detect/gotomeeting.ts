@@ -839,22 +839,28 @@ export class GotomeetingCheck implements Check {
       for (const f of a.resetFrames) frames.add(f);
       count += a.answered + a.responses + a.resets;
     }
-    if (ev.ref !== null && ev.ref.agg.synAckFrame > 0) { frames.add(ev.ref.agg.synAckFrame); count++; }
+    // the reference port's answer is evidence too: its SYN-ACK (hops, RTT) and, when the
+    // issuers differ, its certificate
+    const ref = ev.ref;
+    if (ref !== null && ref.agg.synAckFrame > 0) { frames.add(ref.agg.synAckFrame); count++; }
+    const refCert = ref !== null && ref.agg.tls !== null && ref.agg.tls.frame > 0 &&
+      hit.some((p) => p.signals.some((x) => x.s.kind === 'cert-issuer-differs')) ? ref.agg.tls.frame : -1;
+    if (refCert > 0) { frames.add(refCert); count++; }
     const sorted = [...frames].filter((f) => f > 0).sort((a, b) => a - b);
     const portsHit = aggs.map((a) => a.port);
     const signals = hit.flatMap((p) => p.signals.map((x) => x.s));
     const names = this.namesOf(t);
     const ipf = this.ipField(t, 'src');
-    const refPart = ev.ref !== null ? '(tcp.flags.syn == 1 && tcp.flags.ack == 1) || ' : '';
+    const refPart = ref !== null
+      ? `(tcp.srcport == ${ref.agg.port} && (tcp.flags.syn == 1${refCert > 0 ? ' || tls.handshake.type == 11' : ''})) || ` : '';
     const filter = `${ipf} && (${refPart}(${portTest('tcp.srcport', portsHit)} && (tcp.flags.syn == 1 || tcp.len > 0 || tcp.flags.reset == 1 || tcp.flags.fin == 1)))`;
-    const tlsOn8200 = hit.some((p) => p.agg.port !== 443 && p.agg.tls !== null) || (ev.ref !== null && ev.ref.agg.port !== 443 && ev.ref.agg.tls !== null);
-    const tlsPort = [...hit.map((p) => p.agg), ...(ev.ref !== null ? [ev.ref.agg] : [])].find((a) => a.port !== 443 && a.tls !== null)?.port;
+    // Wireshark dissects TLS on 443 only: the reference certificate on 8200 needs Decode As
+    const tlsPort = refCert > 0 && ref!.agg.port !== 443 ? ref!.agg.port : undefined;
 
     const near = aggs.filter((a) => a.answered > 0);
     const nearText = near.length > 0
       ? ` (answered from ${plural(near[0].hops, 'hop')}${near[0].rttMin >= 0 ? ` in ${fmtMs(near[0].rttMin)}` : ''})`
       : '';
-    const ref = ev.ref;
     const refText = ref !== null
       ? `, while TCP ${ref.agg.port} reached the server ${plural(ref.agg.hops, 'hop')}${ref.agg.rttMin >= 0 ? ` and ${fmtMs(ref.agg.rttMin)}` : ''} away`
       : '';
@@ -880,7 +886,7 @@ export class GotomeetingCheck implements Check {
       ...this.span(aggs),
       message, explanation, remedy, wiresharkFilter: filter, signals,
     };
-    if (tlsOn8200 && tlsPort !== undefined) f.decodeAs = `tcp.port==${tlsPort},tls`;
+    if (tlsPort !== undefined) f.decodeAs = `tcp.port==${tlsPort},tls`;
     return f;
   }
 

@@ -283,8 +283,10 @@ test('transparent WSA: 8200 reaches the server, 443/80 answered by the proxy -> 
   assert.equal(f.target.ip, GTM);
   assert.deepEqual(f.clients, [{ ip: CLIENT, count: 2, firstFrame: 30 }]);
   assert.equal(f.attempts, 2);
-  // SYN-ACKs of 443 (31) and 80 (51), the certificate (34) and the redirect (54), and the reference SYN-ACK on 8200 (11)
-  assert.deepEqual(f.frames, [11, 31, 34, 51, 54]);
+  // SYN-ACKs of 443 (31) and 80 (51), the certificate (34) and the redirect (54), and the
+  // reference on 8200: its SYN-ACK (11) and its certificate (14)
+  assert.deepEqual(f.frames, [11, 14, 31, 34, 51, 54]);
+  assert.equal(f.count, 2 + 2 + 2);
   assert.equal(f.firstFrame, 30);
   assert.ok(f.lastFrame >= 54);
   const sig = (k: string, port: number) => f.signals!.find((s) => s.kind === k && s.port === port)!;
@@ -301,7 +303,8 @@ test('transparent WSA: 8200 reaches the server, 443/80 answered by the proxy -> 
   assert.match(f.remedy, /216\.115\.208\.0\/20/);
   assert.match(f.remedy, /explicit/);
   assert.match(f.explanation, /8200, 443 and 80/);
-  assert.equal(f.wiresharkFilter, 'ip.src == 216.115.208.10 && ((tcp.flags.syn == 1 && tcp.flags.ack == 1) || (tcp.srcport in {443, 80} && (tcp.flags.syn == 1 || tcp.len > 0 || tcp.flags.reset == 1 || tcp.flags.fin == 1)))');
+  assert.equal(f.wiresharkFilter, 'ip.src == 216.115.208.10 && ((tcp.srcport == 8200 && (tcp.flags.syn == 1 || tls.handshake.type == 11)) || ' +
+    '(tcp.srcport in {443, 80} && (tcp.flags.syn == 1 || tcp.len > 0 || tcp.flags.reset == 1 || tcp.flags.fin == 1)))');
   assert.equal(f.decodeAs, 'tcp.port==8200,tls');
   assert.equal(f.firstSeen, isoTime(T0, 0, 6));
 });
