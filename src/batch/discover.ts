@@ -104,7 +104,15 @@ async function statOrCode(p: string): Promise<Stats | string> {
 export async function* discover(args: readonly string[], opts: DiscoverOptions = {}): AsyncGenerator<Discovered> {
   const shard = opts.shard && opts.shard.count > 1 ? opts.shard : null;
   const seenDirs = new Set<string>();
-  const seenFiles = new Set<string>();
+  // device -> inodes of the files found (numbers: an archive may hold millions of files)
+  const seenFiles = new Map<number, Set<number>>();
+  const seenFile = (st: Stats): boolean => {
+    let inodes = seenFiles.get(st.dev);
+    if (inodes === undefined) { inodes = new Set(); seenFiles.set(st.dev, inodes); }
+    if (inodes.has(st.ino)) return true;
+    inodes.add(st.ino);
+    return false;
+  };
   const withSkipped = opts.withSkipped === true;
   let globMatches = 0;
 
@@ -125,11 +133,6 @@ export async function* discover(args: readonly string[], opts: DiscoverOptions =
       if (withSkipped) yield { kind: 'skip', file, reason: 'not a regular file' };
       return;
     }
-    const key = `${st.dev}:${st.ino}`;
-    if (seenFiles.has(key)) {
-      if (withSkipped) yield { kind: 'skip', file, reason: 'already found under another path' };
-      return;
-    }
     if (!named) {
       const s = await sniffFile(file);
       if (s !== 'capture') {
@@ -137,7 +140,10 @@ export async function* discover(args: readonly string[], opts: DiscoverOptions =
         return;
       }
     }
-    seenFiles.add(key);
+    if (seenFile(st)) {
+      if (withSkipped) yield { kind: 'skip', file, reason: 'already found under another path' };
+      return;
+    }
     yield { kind: 'file', file, root, path: rel, size: st.size, mtimeMs: st.mtimeMs };
   }
 
@@ -212,9 +218,7 @@ export async function* discover(args: readonly string[], opts: DiscoverOptions =
         if (withSkipped) yield { kind: 'skip', file: arg, reason: 'not a regular file' };
         continue;
       }
-      const key = `${st.dev}:${st.ino}`;
-      if (seenFiles.has(key)) continue;
-      seenFiles.add(key);
+      if (seenFile(st)) continue;
       yield { kind: 'file', file: arg, root, path: rel, size: st.size, mtimeMs: st.mtimeMs };
       continue;
     }

@@ -144,8 +144,29 @@ function joinPosix(root: string, path: string): string {
 /** Merges FileDigests (order-independent; the last digest of a root+path wins). */
 export class SummaryBuilder {
   private readonly byFile = new Map<string, FileDigest>();
+  /** one copy of each repeated string (check names, statuses, finding ids and targets, roots) */
+  private readonly strings = new Map<string, string>();
 
+  private intern(s: string): string {
+    const hit = this.strings.get(s);
+    if (hit !== undefined) return hit;
+    if (this.strings.size < 100_000) this.strings.set(s, s);
+    return s;
+  }
+
+  /** Add a file's digest (the builder keeps it, and may rewrite its strings). */
   add(d: FileDigest): void {
+    // digests of a big archive are kept until the end: share their repeated strings
+    if (d.root !== null) d.root = this.intern(d.root);
+    const checks: Record<string, string> = {};
+    for (const [k, v] of Object.entries(d.checks)) checks[this.intern(k)] = this.intern(v);
+    d.checks = checks;
+    for (const f of d.findings) {
+      f.id = this.intern(f.id);
+      f.check = this.intern(f.check);
+      f.severity = this.intern(f.severity);
+      f.target = this.intern(f.target);
+    }
     const key = (d.root ?? '') + '\0' + d.path;
     // delete first so that Map order stays "last added last" (not needed for the result,
     // which is sorted, but keeps iteration predictable)
