@@ -641,7 +641,8 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
     } else {
       const codes = Object.keys(ev.rcodes).map(rcodeNumber).filter((n) => n >= 0).sort((a, b) => a - b);
       const rc = codes.length === 1 ? `dns.flags.rcode == ${codes[0]}` : codes.length > 1 ? `dns.flags.rcode in {${codes.join(' ')}}` : 'dns.flags.rcode != 0';
-      filter = `${base} && dns && (dns.flags.response == 0 || ${rc})`;
+      // queries and error responses, not ICMP errors that quote them
+      filter = `${base} && dns && !${t.ipVersion === 6 ? 'icmpv6' : 'icmp'} && (dns.flags.response == 0 || ${rc})`;
     }
     return decodeAs !== undefined ? { filter, decodeAs } : { filter };
   }

@@ -363,7 +363,7 @@ test('error rcodes: dns-error warning; status warn when the resolvers only answe
   assert.equal(f.message, '3 DNS TXT queries to 208.67.222.222 on UDP/53 were answered with REFUSED (2) and SERVFAIL (1)');
   assert.deepEqual(f.frames, [1, 2, 3, 4, 5, 6]);
   assert.equal(f.count, 6);
-  assert.equal(f.wiresharkFilter, 'ip.addr == 208.67.222.222 && udp.port == 53 && dns && (dns.flags.response == 0 || dns.flags.rcode in {2 5})');
+  assert.equal(f.wiresharkFilter, 'ip.addr == 208.67.222.222 && udp.port == 53 && dns && !icmp && (dns.flags.response == 0 || dns.flags.rcode in {2 5})');
   assert.equal(r.targets[0].verdict, 'error');
   assert.deepEqual(r.targets[0].rcodes, { REFUSED: 2, SERVFAIL: 1 });
 });
