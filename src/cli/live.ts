@@ -243,7 +243,6 @@ async function liveCommand(o: LiveOptionValues): Promise<void> {
     return;
   }
 
-  process.stderr.write(`wirecheck: listening on ${source.device}, link type ${source.linkTypeName}, snap length ${source.snaplen} bytes, ${source.filter ? `filter '${source.filter}'` : 'no filter'}${durationMs !== undefined ? `, for ${durationMs / 1000} s` : ''}${count !== undefined ? `, up to ${count} packets` : ''}\n`);
 
   const started = Date.now();
   let flows = 0;
@@ -262,6 +261,9 @@ async function liveCommand(o: LiveOptionValues): Promise<void> {
       try { writer?.closeSync(); } catch { /* quitting anyway */ }
     },
   );
+
+  // announced only once the handlers are in place: whoever waits for this line may signal
+  process.stderr.write(`wirecheck: listening on ${source.device}, link type ${source.linkTypeName}, snap length ${source.snaplen} bytes, ${source.filter ? `filter '${source.filter}'` : 'no filter'}${durationMs !== undefined ? `, for ${durationMs / 1000} s` : ''}${count !== undefined ? `, up to ${count} packets` : ''}\n`);
 
   const onFinding = (f: Finding): void => {
     if (f.clients.length > 0 && clientSet.size > 0 && !f.clients.some((c) => clientSet.has(c.ip))) return;
@@ -315,7 +317,7 @@ async function liveCommand(o: LiveOptionValues): Promise<void> {
   if (format === 'table') await writeOut(renderTable(report));
   else if (format === 'json') await writeOut(renderJson([report]));
   else await writeOut(ndjsonLine(report));
-  uninstall();
+  // the signal handlers stay: a second signal from here on still means "quit at once"
   if (writeProblem !== null) { fail(writeProblem, 2); return; }
   process.exitCode = exitCodeFor([report]);
 }
