@@ -257,10 +257,10 @@ scenario() {
       fw_rule -p tcp -d 10.32.5.50 -m multiport --dports 443,80 -j DROP
       capture_start "$name"
       web
-      inns wcs-cli curl -sk --connect-timeout 16 -o /dev/null "https://10.32.5.50/" &
+      inns wcs-cli curl -sk -m 20 --connect-timeout 16 -o /dev/null "https://10.32.5.50/" &
       local c1=$!
       sleep 0.3
-      inns wcs-cli curl -s --connect-timeout 16 -o /dev/null "http://10.32.5.50/" || true
+      inns wcs-cli curl -s -m 20 --connect-timeout 16 -o /dev/null "http://10.32.5.50/" || true
       wait "$c1" || true
       web
       ;;
