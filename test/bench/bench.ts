@@ -1,5 +1,5 @@
 // `npm run bench`: speed and memory of `wirecheck analyze` against a plain Node read and
-// tshark's single pass, on generated captures of 100 MiB and ~1.1 GiB (over a million
+// tshark's single pass, on generated captures of 100 MiB and 2 GiB (over a million
 // distinct flows), plus the batch case (--jobs 1 vs --jobs 2). Prints figures; asserts
 // nothing (timed assertions do not belong in tests). WIRECHECK_BENCH_QUICK=1 runs the
 // 100 MiB file only.
@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { repoRoot, hasTshark } from '../helpers/env.js';
 import { generate } from './generate.js';
 
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 const dataDir = join(repoRoot, 'bench-data');
 
 interface RunResult {
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   process.stdout.write(`wirecheck benchmark — node ${process.version}, ${(await import('node:os')).availableParallelism()} cores\n`);
   const quick = !!process.env.WIRECHECK_BENCH_QUICK;
   const rows = [await benchFile('bench-100m.pcap', 100)];
-  if (!quick) rows.push(await benchFile('bench-1g.pcap', 1152));
+  if (!quick) rows.push(await benchFile('bench-2g.pcap', 2048));
   for (const r of rows) print(`analyze ${r.capture}`, r);
   process.stdout.write('\nTargets: wirecheck ≥ 20× tshark (at least 10×), ≥ 50 % of the plain read, peak RSS ≤ 200 MiB\n');
   for (const r of rows) {

@@ -2,7 +2,7 @@
 // traffic with many distinct flows, written in streaming fashion (memory stays flat).
 //
 // Mix (per "flow slot"): 62 % UDP DNS (query + answer to the LAN resolver, ~90 / ~150 bytes);
-// 36 % TCP connections to web servers on 443/80 (handshake, 0–4 full-size data segments and
+// 36 % TCP connections to web servers on 443/80 (handshake, 0–9 full-size data segments and
 // ACKs, FIN/ACK teardown); 2 % trouble of the three kinds wirecheck diagnoses: TXT probes to
 // 208.67.222.222 on UDP 443 that get no answer, SYNs to the SWG anycast address 146.112.255.50
 // that are retransmitted unanswered, and GoToMeeting races to 216.115.208.0/20.
@@ -280,7 +280,7 @@ export function generate(path: string, sizeMiB: number, seed = 1): GenerateResul
       at(ts, ep, false, null, isn + 1, rsn + 1, 0x10);
       at(ts + 10, ep, false, null, isn + 1, rsn + 1, 0x18, 517);
       let rs = rsn + 1;
-      const segs = Math.floor(r() * r() * 6);
+      const segs = Math.floor(r() * r() * 10);
       for (let i = 0; i < segs; i++) {
         ts += 300 + Math.floor(r() * 2000);
         at(ts, ep, true, null, rs, isn + 518, 0x10, 1448, 52);
