@@ -73,6 +73,7 @@ export function renderTable(r: Report, width = process.stdout.columns || 120): s
 
   if (r.findings.length > 0) {
     out.push('Findings:');
+    let prevWhy = '', prevFix = '';
     for (const f of r.findings) {
       out.push(`  [${f.severity}] ${f.id}  ${targetText(f)}${f.target.names && f.target.names.length ? `  (${f.target.names.slice(0, 3).join(', ')})` : ''}`);
       out.push(`    ${f.message}`);
@@ -82,8 +83,15 @@ export function renderTable(r: Report, width = process.stdout.columns || 120): s
         for (const s of f.signals.slice(0, 8)) out.push(`    signal: ${s.kind} on port ${s.port}, frame ${s.frame}: ${s.value}`);
       }
       out.push(`    Wireshark: ${f.wiresharkFilter}${f.decodeAs ? `   (Decode As: ${f.decodeAs})` : ''}`);
-      out.push(`    why: ${f.explanation}`);
-      out.push(`    fix: ${f.remedy}`);
+      // the same explanation and remedy for several targets are printed once
+      if (f.explanation === prevWhy && f.remedy === prevFix) {
+        out.push('    why / fix: as above');
+      } else {
+        out.push(`    why: ${f.explanation}`);
+        out.push(`    fix: ${f.remedy}`);
+      }
+      prevWhy = f.explanation;
+      prevFix = f.remedy;
     }
   }
 
