@@ -76,3 +76,68 @@ export function hostOnly(host: string): string {
   const colon = h.indexOf(':');
   return colon >= 0 && h.indexOf(':', colon + 1) < 0 ? h.slice(0, colon) : h;
 }
+
+/**
+ * A fast matcher for name globs with nameGlob's semantics (`*` = any run of characters,
+ * dots included; case-insensitive; trailing dot ignored). It runs on every DNS response, so:
+ * a name must first end with the literal tail of some pattern (a few `endsWith` calls, no
+ * allocation for an already lower-case name), and only then is one combined RegExp tested.
+ */
+export function compileNameGlobs(patterns: readonly string[]): (name: string) => boolean {
+  const ps = patterns.map((p) => p.toLowerCase().replace(/\.$/, '')).filter((p) => p !== '');
+  if (ps.length === 0) return () => false;
+  const esc = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp('^(?:' + ps.map((p) => p.split('*').map(esc).join('.*')).join('|') + ')$');
+  const tails = ps.map((p) => p.slice(p.lastIndexOf('*') + 1));
+  const anyTail = tails.some((t) => t === '');
+  return (name: string) => {
+    let n = name;
+    for (let i = 0; i < n.length; i++) {
+      const c = n.charCodeAt(i);
+      if (c >= 65 && c <= 90) { n = n.toLowerCase(); break; }
+    }
+    if (n.endsWith('.')) n = n.slice(0, -1);
+    if (!anyTail) {
+      let hit = false;
+      for (let i = 0; i < tails.length; i++) if (n.endsWith(tails[i])) { hit = true; break; }
+      if (!hit) return false;
+    }
+    return re.test(n);
+  };
+}
+
+/**
+ * First-octet prefilter for a CIDR set over IPv4 text: `v4[o]` is 1 when some range can hold an
+ * address whose first octet is o. Reading the first octet of the text costs no allocation.
+ */
+export function firstOctetFilter(cidrs: readonly string[]): { v4: Uint8Array; v6: boolean } {
+  const v4 = new Uint8Array(256);
+  let v6 = false;
+  for (const c of cidrs) {
+    const t = c.trim();
+    if (t.includes(':')) { v6 = true; continue; }
+    const slash = t.indexOf('/');
+    const prefix = slash >= 0 ? Number(t.slice(slash + 1)) : 32;
+    const o = Number(t.split('.')[0]);
+    if (!(o >= 0 && o <= 255)) continue;
+    if (prefix >= 8) v4[o] = 1;
+    else {
+      const span = 1 << (8 - prefix);
+      const base = o & ~(span - 1) & 0xff;
+      for (let k = base; k < base + span && k < 256; k++) v4[k] = 1;
+    }
+  }
+  return { v4, v6 };
+}
+
+/** Could `ip` (address text) be in the set the filter was built from? */
+export function mayMatch(f: { v4: Uint8Array; v6: boolean }, ip: string): boolean {
+  let o = 0;
+  for (let i = 0; i < ip.length && i < 4; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) return f.v4[o] === 1;            // '.'
+    if (c < 48 || c > 57) return f.v6;             // hex digit or ':' -> IPv6
+    o = o * 10 + (c - 48);
+  }
+  return f.v6 && ip.includes(':');
+}

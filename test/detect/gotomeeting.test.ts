@@ -230,21 +230,36 @@ test('helpers: hops, Via classes, proxy issuers, auth schemes, host without port
   assert.equal(hostOnly('[2001:db8::1]:443'), '2001:db8::1');
 });
 
-test('onFlowStart is cheap and selective: UDP, other ports, in-range candidates, sampling per destination', () => {
-  const { check } = run({}, { sampleFlowsPerDest: 2, maxSampledDests: 2 });
-  const rec = (server: string, port: number) => ({ id: { orig_h: CLIENT, orig_p: 1, resp_h: server, resp_p: port, proto: 'tcp' }, ext: null } as unknown as FlowRecord);
+test('onFlowStart is cheap and selective: UDP, other ports, in-range candidates, bounded sampling', () => {
+  const { check } = run({}, { sampleFlowsPerDest: 2, maxSampledDests: 3, maxSampledLive: 3 });
+  const rec = (server: string, port: number): FlowRecord => ({
+    uid: 'x', id: { orig_h: CLIENT, orig_p: 1, resp_h: server, resp_p: port, proto: 'tcp' }, tsSec: T0, tsNsec: 0,
+    lastTsSec: T0, lastTsNsec: 0, lastMs: T0 * 1000, firstMs: T0 * 1000, duration: 0,
+    dir: [0, 1].map(() => ({ pkts: 0, bytes: 0, payloadBytes: 0, ttlMin: -1, ttlMax: -1, firstTtl: -1, firstFrame: -1, lastFrame: -1 })) as [DirStats, DirStats],
+    history: 'S', conn_state: 'S0', ipVersion: 4, synFrames: [1], synTimesMs: [T0 * 1000], synCount: 1, synIsn: 1, synTtl: 64,
+    synAckFrame: -1, synAckTtl: -1, synToSynAckMs: -1, rstFrame: -1, rstDir: -1, rstTtl: -1, rstAfterSynMs: -1,
+    finFrame: [-1, -1], firstDataFrame: [-1, -1], firstDataMs: [-1, -1], icmpErrors: [], streams: null, watchers: 0, ext: null,
+  });
   const tcp = { proto: 6 } as Packet;
   assert.equal(check.onFlowStart!(rec(GTM, 8200), { proto: 17 } as Packet), 0);
   assert.equal(check.onFlowStart!(rec(GTM, 22), tcp), 0);
   const r = rec(GTM, 443);
-  assert.equal(check.onFlowStart!(r, tcp), WANT_PACKETS | WANT_STREAMS);
+  assert.equal(check.onFlowStart!(r, tcp), WANT_PACKETS | WANT_STREAMS, 'in the GoTo ranges: a candidate');
   assert.ok(r.ext !== null && r.ext[CHECK] !== undefined);
-  // other destinations: first 2 flows of the first 2 destinations get first bytes only
-  assert.equal(check.onFlowStart!(rec('93.184.216.34', 80), tcp), WANT_STREAMS);
+  assert.equal(check.onFlowStart!(rec('217.0.0.1', 443), tcp), WANT_STREAMS, 'first octet in no range: sampled, not a candidate');
+  // other destinations: at most 2 flows per destination, at most 3 sampled flows alive at once
+  const a = rec('93.184.216.34', 80);
+  assert.equal(check.onFlowStart!(a, tcp), WANT_STREAMS);
   assert.equal(check.onFlowStart!(rec('93.184.216.34', 443), tcp), WANT_STREAMS);
-  assert.equal(check.onFlowStart!(rec('93.184.216.34', 80), tcp), 0);
-  assert.equal(check.onFlowStart!(rec('1.1.1.1', 3128), tcp), WANT_STREAMS);
-  assert.equal(check.onFlowStart!(rec('8.8.8.8', 443), tcp), 0, 'destination cap reached');
+  assert.equal(check.onFlowStart!(rec('1.1.1.1', 3128), tcp), 0, 'three sampled flows alive');
+  check.onFlowEnd!(a);
+  assert.equal(check.onFlowStart!(rec('93.184.216.34', 80), tcp), 0, 'two flows to this destination already');
+  assert.equal(check.onFlowStart!(rec('1.1.1.1', 3128), tcp), WANT_STREAMS, 'a slot was freed');
+  // the per-destination counts start afresh when maxSampledDests addresses are counted
+  const b = rec('8.8.8.8', 443);
+  assert.equal(check.onFlowStart!(b, tcp), 0, 'live cap again');
+  check.onFlowEnd!(rec('1.1.1.1', 3128));   // not sampled: does not free a slot
+  assert.equal(check.onFlowStart!(b, tcp), 0);
 });
 
 test('transparent WSA: 8200 reaches the server, 443/80 answered by the proxy -> gtm-intercepted with every signal', () => {
