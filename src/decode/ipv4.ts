@@ -53,6 +53,20 @@ export class Ipv4View {
   get clipped(): boolean { return this.payloadEnd < this.claimedEnd; }
 }
 
+/**
+ * The validity test of decodeIpv4 without allocating (the frame walker's hot path): the
+ * header length when decodeIpv4(buf, off, end) returns a view, else -1 (decodeIpv4 says why).
+ * `lim` is the readable end, min(end, buf.length).
+ */
+export function ipv4HeaderLenIfValid(buf: Uint8Array, off: number, lim: number): number {
+  if (lim - off < IPV4_MIN_HEADER_LEN) return -1;
+  const b0 = buf[off];
+  const hl = (b0 & 0x0f) << 2;
+  if ((b0 & 0xf0) !== 0x40 || hl < IPV4_MIN_HEADER_LEN || lim - off < hl) return -1;
+  const tl = (buf[off + 2] << 8) | buf[off + 3];
+  return tl !== 0 && tl < hl ? -1 : hl;
+}
+
 export function decodeIpv4(buf: Uint8Array, off: number, end: number = buf.length,
   endSource: LenSource = 'capture'): Ipv4View | DecodeError {
   const lim = readableEnd(buf, end);

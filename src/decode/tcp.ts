@@ -54,6 +54,16 @@ function readU32(b: Uint8Array, o: number): number {
   return ((b[o] << 24) >>> 0) + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
 }
 
+/**
+ * The validity test of decodeTcp without allocating (the walker's hot path): the header
+ * length when decodeTcp returns a view, else -1. `lim` = min(end, buf.length).
+ */
+export function tcpHeaderLenIfValid(buf: Uint8Array, off: number, lim: number): number {
+  if (lim - off < TCP_MIN_HEADER_LEN) return -1;
+  const hl = (buf[off + 12] >> 4) << 2;
+  return hl < TCP_MIN_HEADER_LEN || lim - off < hl ? -1 : hl;
+}
+
 export function decodeTcp(buf: Uint8Array, off: number, end: number = buf.length,
   endSource: LenSource = 'capture'): TcpView | DecodeError {
   const lim = readableEnd(buf, end);

@@ -32,6 +32,16 @@ export class UdpView {
   get payloadStart(): number { return this.off + UDP_HEADER_LEN; }
 }
 
+/**
+ * The validity test of decodeUdp without allocating (the walker's hot path): the length
+ * field when decodeUdp returns a view (0 for an IPv6 jumbogram), else -1. `lim` = min(end, buf.length).
+ */
+export function udpLengthIfValid(buf: Uint8Array, off: number, lim: number, ipv6: boolean): number {
+  if (lim - off < UDP_HEADER_LEN) return -1;
+  const len = (buf[off + 4] << 8) | buf[off + 5];
+  return len >= UDP_HEADER_LEN || (len === 0 && ipv6) ? len : -1;
+}
+
 export function decodeUdp(buf: Uint8Array, off: number, end: number = buf.length,
   endSource: LenSource = 'capture', ipv6 = false): UdpView | DecodeError {
   const lim = readableEnd(buf, end);

@@ -26,10 +26,16 @@
 // datagram yields the whole datagram (`reassembled`, `data` a fresh buffer laid out as in
 // fragments.ts), as tshark shows it on that frame.
 //
-// Speed: this runs on every frame. One Packet object is reused for every frame (every field
-// is reset on each call), so the Packet returned by decode() -- and its `vlans` array -- is
-// valid only until the next call; the flow stage copies what it keeps. No strings, closures
-// or Map lookups on the path for unfragmented packets.
+// Speed: this runs on every frame (about 100-200 ns for Ethernet/IPv4/TCP; see
+// test/decode/decode-speed.ts). One Packet object is reused for every frame (every field is
+// reset on each call), so the Packet returned by decode() -- and its `vlans` array -- is valid
+// only until the next call; the flow stage copies what it keeps. The common headers (Ethernet,
+// VLAN, IPv4, IPv6 without extension headers, TCP, UDP, ICMP) are read straight from the
+// buffer at the offsets their protocol files document, after those files' non-allocating
+// validity tests (ipv4HeaderLenIfValid, tcpHeaderLenIfValid, udpLengthIfValid); the
+// view-returning decoders are called only when a test fails, to produce the typed error, and
+// for the rarer layers. No strings, closures, Map lookups or allocations on that path for
+// unfragmented packets.
 
 import {
   addOffset, contentError, isLenError, lenError, type AnomalySink, type DecodeError, type LenSource,
@@ -43,11 +49,13 @@ import { decodeSll, SLL_HEADER_LEN } from './sll.js';
 import { decodeSll2, SLL2_HEADER_LEN } from './sll2.js';
 import { decodeNull, NULL_HEADER_LEN } from './null.js';
 import { decodePppoe } from './pppoe.js';
-import { decodeIpv4 } from './ipv4.js';
+import { decodeIpv4, ipv4HeaderLenIfValid } from './ipv4.js';
 import { decodeIpv6, decodeIpv6ExtChain, IPV6_HEADER_LEN } from './ipv6.js';
-import { decodeTcp, TCP_MIN_HEADER_LEN } from './tcp.js';
-import { decodeUdp } from './udp.js';
-import { decodeIcmp, decodeQuotedPacket } from './icmp.js';
+import { decodeTcp, tcpHeaderLenIfValid, TCP_MIN_HEADER_LEN } from './tcp.js';
+import { decodeUdp, udpLengthIfValid } from './udp.js';
+import { decodeIcmp, decodeQuotedPacket, ICMP_HEADER_LEN } from './icmp.js';
+import { icmpQuotesPacket } from './icmp-names.js';
+import { isIpv6ExtHeader } from './ipprotos.js';
 import { FragmentReassembler, type FragmentInfo } from './fragments.js';
 import {
   ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_PPPOE_SESSION, isVlanTpid,
@@ -102,6 +110,13 @@ export class FrameDecoder {
   private frameNo = 0;
   private snap = false;
   private counted = false;
+  /** link layer results for the frame being decoded (see link()) */
+  private off = 0;
+  private version = 0;
+  private end = 0;
+  private endSource: LenSource = 'capture';
+  /** datagrams in reassembly (cached: no Map access per frame when none) */
+  private fragDatagrams = 0;
 
   constructor(private readonly anomalies: AnomalySink, opts: DecoderOptions = {}) {
     this.frag = new FragmentReassembler(anomalies, {
@@ -122,6 +137,7 @@ export class FrameDecoder {
    */
   finish(): void {
     this.frag.flush();
+    this.fragDatagrams = 0;
   }
 
   /**
@@ -131,9 +147,8 @@ export class FrameDecoder {
    */
   decode(frame: Frame): Packet | null {
     const p = this.last;
-    let buf = frame.data;
-    const capEnd = buf.length;
-    const snap = frame.capLen < frame.origLen || capEnd < frame.origLen;
+    const buf = frame.data;
+    const snap = frame.capLen < frame.origLen || buf.length < frame.origLen;
     p.frameNo = frame.frameNo; p.tsSec = frame.tsSec; p.tsNsec = frame.tsNsec; p.data = buf;
     p.snapTruncated = snap; p.stop = null; p.vlans = NO_VLANS;
     p.ipVersion = 0; p.ipOff = -1; p.srcOff = -1; p.dstOff = -1; p.ttl = -1; p.ipId = -1;
@@ -145,175 +160,205 @@ export class FrameDecoder {
     this.lastStop = null; this.lastHeld = false;
     this.frameNo = frame.frameNo; this.snap = snap; this.counted = false;
     if (snap) this.snaplenTruncatedFrames++;
-    if (this.frag.size !== 0) this.frag.expire(frame.tsSec * 1000 + frame.tsNsec / 1e6);
+    if (this.fragDatagrams !== 0) {
+      this.frag.expire(frame.tsSec * 1000 + frame.tsNsec / 1e6);
+      this.fragDatagrams = this.frag.size;
+    }
+    if (!this.link(frame, buf)) return null;
+    return this.version === 4 ? this.ipv4(frame, buf) : this.ipv6(frame, buf);
+  }
 
-    // ---- link layer -------------------------------------------------------------------
+  /**
+   * Link layer: sets `off` (IP start), `version`, and `end` / `endSource` (an enclosing length
+   * claim: PPPoE; else the captured end named 'capture'). false: nothing to hand on.
+   */
+  private link(frame: Frame, buf: Buffer): boolean {
+    const capEnd = buf.length;
     let off = 0;
-    let version = 0;
     let type = -1;                          // EtherType still to dispatch, -1 none
-    let end = capEnd;                       // enclosing limit for the IP packet
-    let endSource: LenSource = 'capture';
+    this.end = capEnd;
+    this.endSource = 'capture';
     switch (frame.linkType) {
-      case LINKTYPE_ETHERNET: {
-        const e = decodeEthernet(buf, 0);
-        if (isDecodeError(e)) return this.fail(e, 0);
-        type = e.etherType;
+      case LINKTYPE_ETHERNET:
+        if (capEnd < ETHERNET_HEADER_LEN) return this.failLink(decodeEthernet(buf, 0) as DecodeError, 0);
+        type = (buf[12] << 8) | buf[13];
         off = ETHERNET_HEADER_LEN;
         break;
-      }
       case LINKTYPE_LINUX_SLL: {
         const s = decodeSll(buf, 0);
-        if (isDecodeError(s)) return this.fail(s, 0);
-        if (!s.protocolIsEtherType) return null;
+        if (isDecodeError(s)) return this.failLink(s, 0);
+        if (!s.protocolIsEtherType) return false;
         type = s.protocol;
         off = SLL_HEADER_LEN;
         break;
       }
       case LINKTYPE_LINUX_SLL2: {
         const s = decodeSll2(buf, 0);
-        if (isDecodeError(s)) return this.fail(s, 0);
-        if (!s.protocolIsEtherType) return null;
+        if (isDecodeError(s)) return this.failLink(s, 0);
+        if (!s.protocolIsEtherType) return false;
         type = s.protocol;
         off = SLL2_HEADER_LEN;
         break;
       }
       case LINKTYPE_NULL: case LINKTYPE_LOOP: {
         const n = decodeNull(buf, 0);
-        if (isDecodeError(n)) return this.fail(n, 0);
-        version = n.ipVersion;
-        if (version === 0) return null;
-        off = NULL_HEADER_LEN;
-        break;
+        if (isDecodeError(n)) return this.failLink(n, 0);
+        const v = n.ipVersion;
+        if (v === 0) return false;
+        this.version = v;
+        this.off = NULL_HEADER_LEN;
+        return true;
       }
       case LINKTYPE_RAW: case LINKTYPE_RAW_DLT12: case LINKTYPE_RAW_DLT14: {
         const nib = capEnd > 0 ? buf[0] >> 4 : 4;
-        if (nib !== 4 && nib !== 6) return this.fail(contentError('LINK_BAD_IP_VERSION', 'link', 'version', nib, 0), 0);
-        version = nib;
-        break;
+        if (nib !== 4 && nib !== 6) return this.failLink(contentError('LINK_BAD_IP_VERSION', 'link', 'version', nib, 0), 0);
+        this.version = nib;
+        this.off = 0;
+        return true;
       }
       case LINKTYPE_IPV4: case LINKTYPE_IPV6: {
-        version = frame.linkType === LINKTYPE_IPV4 ? 4 : 6;
+        let version = frame.linkType === LINKTYPE_IPV4 ? 4 : 6;
         const nib = capEnd > 0 ? buf[0] >> 4 : version;
         if ((nib === 4 || nib === 6) && nib !== version) {
           this.anomalies.add('link', 'IP_VERSION_MISMATCH', frame.frameNo,
             `link type ${linkTypeName(frame.linkType)} frame holds an IPv${nib} packet; decoded as IPv${nib}`);
           version = nib;
         }
-        break;
+        this.version = version;
+        this.off = 0;
+        return true;
       }
       default:
         this.anomalies.add('link', 'UNSUPPORTED_LINKTYPE', frame.frameNo,
           `link type ${linkTypeName(frame.linkType)} (${frame.linkType}) is not decoded`);
-        return null;
+        return false;
     }
 
-    if (type >= 0) {
-      // EtherType dispatch: VLAN tags (bounded), PPPoE session, IP; anything else is not IP
-      let tags = 0;
-      for (;;) {
-        if (type === ETHERTYPE_IPV4) { version = 4; break; }
-        if (type === ETHERTYPE_IPV6) { version = 6; break; }
-        if (isVlanTpid(type)) {
-          if (tags >= VLAN_MAX_TAGS) {
-            this.setVlans(tags);
-            return this.fail(contentError('VLAN_TOO_MANY_TAGS', 'vlan', 'tags', tags + 1, 0), off);
-          }
-          const v = decodeVlan(buf, off);
-          if (isDecodeError(v)) { this.setVlans(tags); return this.fail(v, off); }
-          this.vlanIds[tags++] = v.vid;
-          type = v.etherType;
-          off += VLAN_TAG_LEN;
-          continue;
+    // EtherType dispatch: IP, VLAN tags (bounded), PPPoE session; anything else is not IP
+    if (type === ETHERTYPE_IPV4) { this.version = 4; this.off = off; return true; }
+    if (type === ETHERTYPE_IPV6) { this.version = 6; this.off = off; return true; }
+    let tags = 0;
+    for (;;) {
+      if (isVlanTpid(type)) {
+        if (tags >= VLAN_MAX_TAGS) {
+          this.setVlans(tags);
+          return this.failLink(contentError('VLAN_TOO_MANY_TAGS', 'vlan', 'tags', tags + 1, 0), off);
         }
-        if (type === ETHERTYPE_PPPOE_SESSION) {
-          const pp = decodePppoe(buf, off);
-          if (isDecodeError(pp)) { this.setVlans(tags); return this.fail(pp, off); }
-          version = pp.ipVersion;
-          if (version === 0) { this.setVlans(tags); return null; }
-          end = pp.claimedEnd;
-          endSource = 'pppoe.len';
-          off = pp.payloadStart;
-          break;
-        }
-        this.setVlans(tags);
-        return null;
+        if (capEnd - off < VLAN_TAG_LEN) { this.setVlans(tags); return this.failLink(decodeVlan(buf, off) as DecodeError, off); }
+        this.vlanIds[tags++] = ((buf[off] & 0x0f) << 8) | buf[off + 1];
+        type = (buf[off + 2] << 8) | buf[off + 3];
+        off += VLAN_TAG_LEN;
+        continue;
       }
       this.setVlans(tags);
-    }
-
-    // ---- network layer ----------------------------------------------------------------
-    let proto: number;
-    let l4Off: number;
-    let ipClaimedEnd: number;
-    let ipSource: LenSource;
-    if (version === 4) {
-      const ip = decodeIpv4(buf, off, end, endSource);
-      if (isDecodeError(ip)) return this.fail(ip, off);
-      p.ipVersion = 4; p.ipOff = off; p.srcOff = off + 12; p.dstOff = off + 16;
-      p.ttl = ip.ttl; p.ipId = ip.id; p.ipLen = ip.totalLen;
-      if (ip.claimedEnd > ip.payloadEnd) this.clipped('ipv4', ip.totalLen, ip.payloadEnd - off, buf, end, endSource, off);
-      proto = ip.protocol;
-      l4Off = ip.payloadStart;
-      ipClaimedEnd = ip.claimedEnd;
-      ipSource = 'ipv4.totalLen';
-      if (ip.isFragment) {
-        const f = this.fragInfo;
-        f.v6 = false; f.ipOff = off; f.headerLen = ip.headerLen; f.offset = ip.fragmentOffset;
-        f.more = ip.moreFragments; f.protocol = proto; f.id = ip.id;
-        f.dataStart = l4Off; f.dataEnd = endSource === 'capture' || ipClaimedEnd < end ? ipClaimedEnd : end;
-        const whole = this.frag.add(buf, f, frame.frameNo, frame.tsSec * 1000 + frame.tsNsec / 1e6);
-        if (whole === null) { this.lastHeld = true; p.proto = proto; return null; }
-        // the rebuilt datagram carries the first fragment's header (fragments.ts)
-        buf = whole; p.data = whole; p.reassembled = true;
-        off = 0; end = whole.length; endSource = 'ipv4.totalLen';
-        p.ipOff = 0; p.srcOff = 12; p.dstOff = 16; p.ipLen = whole.length; p.ttl = whole[8];
-        proto = whole[9]; l4Off = (whole[0] & 0x0f) * 4; ipClaimedEnd = whole.length;
+      if (type === ETHERTYPE_IPV4) { this.version = 4; this.off = off; return true; }
+      if (type === ETHERTYPE_IPV6) { this.version = 6; this.off = off; return true; }
+      if (type === ETHERTYPE_PPPOE_SESSION) {
+        const pp = decodePppoe(buf, off);
+        if (isDecodeError(pp)) return this.failLink(pp, off);
+        const v = pp.ipVersion;
+        if (v === 0) return false;
+        this.version = v;
+        this.end = pp.claimedEnd;
+        this.endSource = 'pppoe.len';
+        this.off = pp.payloadStart;
+        return true;
       }
-    } else {
-      const ip = decodeIpv6(buf, off, end, endSource);
-      if (isDecodeError(ip)) return this.fail(ip, off);
-      p.ipVersion = 6; p.ipOff = off; p.srcOff = off + 8; p.dstOff = off + 24;
-      p.ttl = ip.hopLimit; p.ipLen = ip.totalLen;
-      if (ip.claimedEnd > ip.payloadEnd) this.clipped('ipv6', ip.totalLen, ip.payloadEnd - off, buf, end, endSource, off);
-      ipClaimedEnd = ip.claimedEnd;
-      ipSource = 'ipv6.payloadLen';
-      // what the headers claim (the decoders themselves stop at the captured bytes)
-      const lim = endSource === 'capture' || ipClaimedEnd < end ? ipClaimedEnd : end;
-      const limSrc: LenSource = endSource === 'capture' || ipClaimedEnd <= end ? ipSource : endSource;
-      const chain = decodeIpv6ExtChain(buf, off + IPV6_HEADER_LEN, ip.nextHeader, lim, limSrc);
-      if (isDecodeError(chain)) { this.stopAt(chain, off + IPV6_HEADER_LEN); return p; }
-      proto = chain.protocol;
-      l4Off = chain.payloadStart;
-      const fo = chain.fragmentHeaderOff;
-      if (fo >= 0) {
-        const id = ((buf[fo + 4] << 24) >>> 0) + ((buf[fo + 5] << 16) | (buf[fo + 6] << 8) | buf[fo + 7]);
-        p.ipId = id;
-        const f = this.fragInfo;
-        f.v6 = true; f.ipOff = off; f.headerLen = IPV6_HEADER_LEN;
-        f.offset = (((buf[fo + 2] << 8) | buf[fo + 3]) >> 3) * 8; f.more = (buf[fo + 3] & 1) !== 0;
-        f.protocol = proto; f.id = id; f.dataStart = l4Off; f.dataEnd = lim;
-        const whole = this.frag.add(buf, f, frame.frameNo, frame.tsSec * 1000 + frame.tsNsec / 1e6);
-        if (whole === null) { this.lastHeld = true; p.proto = proto; return null; }
-        buf = whole; p.data = whole; p.reassembled = true;
-        off = 0; end = whole.length; endSource = 'ipv6.payloadLen';
-        p.ipOff = 0; p.srcOff = 8; p.dstOff = 24; p.ipLen = whole.length; p.ttl = whole[7];
-        ipClaimedEnd = whole.length;
-        const inner = decodeIpv6ExtChain(whole, IPV6_HEADER_LEN, whole[6], end, ipSource);
-        if (isDecodeError(inner)) { this.stopAt(inner, IPV6_HEADER_LEN); return p; }
-        if (inner.fragmentHeaderOff >= 0) {
-          this.stopAt(contentError('IPV6_EXT_NESTED_FRAGMENT', 'ipv6-ext', 'nextHeader', 44, 0), inner.fragmentHeaderOff);
-          return p;
-        }
-        proto = inner.protocol;
-        l4Off = inner.payloadStart;
-      }
+      return false;
     }
+  }
 
-    // ---- transport --------------------------------------------------------------------
-    // claimed end of the segment: the IP length, or a shorter enclosing claim (PPPoE length);
-    // the captured bytes are no claim (decoders stop at them and name 'capture')
-    const tEnd = endSource === 'capture' || ipClaimedEnd < end ? ipClaimedEnd : end;
-    const tSrc: LenSource = endSource === 'capture' || ipClaimedEnd <= end ? ipSource : endSource;
+  private ipv4(frame: Frame, buf: Buffer): Packet | null {
+    const p = this.last;
+    const off = this.off;
+    const end = this.end;
+    const endSource = this.endSource;
+    const capEnd = buf.length;
+    const lim = end < capEnd ? end : capEnd;
+    const hl = ipv4HeaderLenIfValid(buf, off, lim);
+    if (hl < 0) return this.fail(decodeIpv4(buf, off, end, endSource) as DecodeError, off);
+    let totalLen = (buf[off + 2] << 8) | buf[off + 3];
+    if (totalLen === 0) totalLen = end - off;           // segmentation offload (ipv4.ts)
+    const claimedEnd = off + totalLen;
+    p.ipVersion = 4; p.ipOff = off; p.srcOff = off + 12; p.dstOff = off + 16;
+    p.ttl = buf[off + 8]; p.ipId = (buf[off + 4] << 8) | buf[off + 5]; p.ipLen = totalLen;
+    if (claimedEnd > lim) this.clipped('ipv4', totalLen, lim - off, buf, end, endSource, off);
+    const proto = buf[off + 9];
+    // what the headers claim: the IP length, or a shorter enclosing claim (PPPoE length); the
+    // captured bytes are no claim (decoders stop at them and name 'capture')
+    const tEnd = endSource === 'capture' || claimedEnd < end ? claimedEnd : end;
+    const tSrc: LenSource = endSource === 'capture' || claimedEnd <= end ? 'ipv4.totalLen' : endSource;
+    if ((buf[off + 6] & 0x3f) === 0 && buf[off + 7] === 0) {
+      return this.transport(buf, proto, off + hl, tEnd, tSrc, claimedEnd, 'ipv4.totalLen');
+    }
+    // a fragment
+    const f = this.fragInfo;
+    f.v6 = false; f.ipOff = off; f.headerLen = hl; f.offset = (((buf[off + 6] & 0x1f) << 8) | buf[off + 7]) * 8;
+    f.more = (buf[off + 6] & 0x20) !== 0; f.protocol = proto; f.id = p.ipId;
+    f.dataStart = off + hl; f.dataEnd = tEnd;
+    const whole = this.frag.add(buf, f, frame.frameNo, frame.tsSec * 1000 + frame.tsNsec / 1e6);
+    this.fragDatagrams = this.frag.size;
+    if (whole === null) { this.lastHeld = true; p.proto = proto; return null; }
+    // the rebuilt datagram carries the first fragment's header (fragments.ts)
+    p.data = whole; p.reassembled = true;
+    p.ipOff = 0; p.srcOff = 12; p.dstOff = 16; p.ipLen = whole.length; p.ttl = whole[8];
+    return this.transport(whole, whole[9], (whole[0] & 0x0f) * 4, whole.length, 'ipv4.totalLen', whole.length, 'ipv4.totalLen');
+  }
+
+  private ipv6(frame: Frame, buf: Buffer): Packet | null {
+    const p = this.last;
+    const off = this.off;
+    const end = this.end;
+    const endSource = this.endSource;
+    const capEnd = buf.length;
+    const lim = end < capEnd ? end : capEnd;
+    if (lim - off < IPV6_HEADER_LEN || (buf[off] & 0xf0) !== 0x60) {
+      return this.fail(decodeIpv6(buf, off, end, endSource) as DecodeError, off);
+    }
+    const plen = (buf[off + 4] << 8) | buf[off + 5];
+    const totalLen = plen === 0 ? end - off : IPV6_HEADER_LEN + plen;   // 0: jumbogram / offload (ipv6.ts)
+    const claimedEnd = off + totalLen;
+    p.ipVersion = 6; p.ipOff = off; p.srcOff = off + 8; p.dstOff = off + 24;
+    p.ttl = buf[off + 7]; p.ipLen = totalLen;
+    if (claimedEnd > lim) this.clipped('ipv6', totalLen, lim - off, buf, end, endSource, off);
+    const tEnd = endSource === 'capture' || claimedEnd < end ? claimedEnd : end;
+    const tSrc: LenSource = endSource === 'capture' || claimedEnd <= end ? 'ipv6.payloadLen' : endSource;
+    const nh = buf[off + 6];
+    if (!isIpv6ExtHeader(nh)) return this.transport(buf, nh, off + IPV6_HEADER_LEN, tEnd, tSrc, claimedEnd, 'ipv6.payloadLen');
+    const chain = decodeIpv6ExtChain(buf, off + IPV6_HEADER_LEN, nh, tEnd, tSrc);
+    if (isDecodeError(chain)) { this.stopAt(chain, off + IPV6_HEADER_LEN); return p; }
+    const fo = chain.fragmentHeaderOff;
+    if (fo < 0) return this.transport(buf, chain.protocol, chain.payloadStart, tEnd, tSrc, claimedEnd, 'ipv6.payloadLen');
+    // a fragment
+    const id = ((buf[fo + 4] << 24) >>> 0) + ((buf[fo + 5] << 16) | (buf[fo + 6] << 8) | buf[fo + 7]);
+    p.ipId = id;
+    const f = this.fragInfo;
+    f.v6 = true; f.ipOff = off; f.headerLen = IPV6_HEADER_LEN;
+    f.offset = (((buf[fo + 2] << 8) | buf[fo + 3]) >> 3) * 8; f.more = (buf[fo + 3] & 1) !== 0;
+    f.protocol = chain.protocol; f.id = id; f.dataStart = chain.payloadStart; f.dataEnd = tEnd;
+    const whole = this.frag.add(buf, f, frame.frameNo, frame.tsSec * 1000 + frame.tsNsec / 1e6);
+    this.fragDatagrams = this.frag.size;
+    if (whole === null) { this.lastHeld = true; p.proto = chain.protocol; return null; }
+    p.data = whole; p.reassembled = true;
+    p.ipOff = 0; p.srcOff = 8; p.dstOff = 24; p.ipLen = whole.length; p.ttl = whole[7];
+    const wEnd = whole.length;
+    const inner = decodeIpv6ExtChain(whole, IPV6_HEADER_LEN, whole[6], wEnd, 'ipv6.payloadLen');
+    if (isDecodeError(inner)) { this.stopAt(inner, IPV6_HEADER_LEN); return p; }
+    if (inner.fragmentHeaderOff >= 0) {
+      this.stopAt(contentError('IPV6_EXT_NESTED_FRAGMENT', 'ipv6-ext', 'nextHeader', 44, 0), inner.fragmentHeaderOff);
+      return p;
+    }
+    return this.transport(whole, inner.protocol, inner.payloadStart, wEnd, 'ipv6.payloadLen', wEnd, 'ipv6.payloadLen');
+  }
+
+  /**
+   * Transport layer at `l4Off` in `buf`. `tEnd` / `tSrc`: the segment's claimed end and the
+   * field that claims it; `ipClaimedEnd` / `ipSource`: the IP packet's own claim (for UDP's
+   * length check).
+   */
+  private transport(buf: Buffer, proto: number, l4Off: number, tEnd: number, tSrc: LenSource,
+    ipClaimedEnd: number, ipSource: LenSource): Packet {
+    const p = this.last;
     const bufEnd = buf.length;
     const l4End = tEnd < bufEnd ? tEnd : bufEnd;
     p.proto = proto;
@@ -321,45 +366,55 @@ export class FrameDecoder {
     p.l4End = l4End > l4Off ? l4End : l4Off;
     switch (proto) {
       case IPPROTO_TCP: {
-        const t = decodeTcp(buf, l4Off, tEnd, tSrc);
-        if (isDecodeError(t)) {
+        const hl = tcpHeaderLenIfValid(buf, l4Off, l4End);
+        if (hl < 0) {
           this.partialTcp(buf, l4Off, l4End, tEnd);
-          this.stopAt(t, l4Off);
+          this.stopAt(decodeTcp(buf, l4Off, tEnd, tSrc) as DecodeError, l4Off);
           return p;
         }
-        p.srcPort = t.srcPort; p.dstPort = t.dstPort;
-        p.tcpFlags = t.flags; p.seq = t.seq; p.ack = t.ack; p.window = t.window; p.tcpHdrLen = t.headerLen;
-        p.payloadOff = t.payloadStart; p.payloadEnd = t.payloadEnd; p.payloadLen = tEnd - t.payloadStart;
+        const o = l4Off;
+        p.srcPort = (buf[o] << 8) | buf[o + 1];
+        p.dstPort = (buf[o + 2] << 8) | buf[o + 3];
+        p.seq = ((buf[o + 4] << 24) >>> 0) + ((buf[o + 5] << 16) | (buf[o + 6] << 8) | buf[o + 7]);
+        p.ack = ((buf[o + 8] << 24) >>> 0) + ((buf[o + 9] << 16) | (buf[o + 10] << 8) | buf[o + 11]);
+        p.tcpFlags = buf[o + 13];
+        p.window = (buf[o + 14] << 8) | buf[o + 15];
+        p.tcpHdrLen = hl;
+        p.payloadOff = o + hl; p.payloadEnd = l4End; p.payloadLen = tEnd - o - hl;
         return p;
       }
       case IPPROTO_UDP: {
-        const u = decodeUdp(buf, l4Off, tEnd, tSrc, p.ipVersion === 6);
-        if (isDecodeError(u)) {
+        const v6 = p.ipVersion === 6;
+        const len = udpLengthIfValid(buf, l4Off, l4End, v6);
+        if (len < 0) {
           if (l4End - l4Off >= 4) { p.srcPort = (buf[l4Off] << 8) | buf[l4Off + 1]; p.dstPort = (buf[l4Off + 2] << 8) | buf[l4Off + 3]; }
           p.payloadOff = p.payloadEnd = p.l4End;
-          this.stopAt(u, l4Off);
+          this.stopAt(decodeUdp(buf, l4Off, tEnd, tSrc, v6) as DecodeError, l4Off);
           return p;
         }
-        p.srcPort = u.srcPort; p.dstPort = u.dstPort;
-        const claimed = u.claimedEnd < ipClaimedEnd ? u.claimedEnd : ipClaimedEnd;
-        if (u.claimedEnd > ipClaimedEnd) this.damage(lenError('udp', u.length, ipClaimedEnd - l4Off, ipSource), l4Off);
-        p.payloadOff = l4Off + 8; p.payloadEnd = u.payloadEnd; p.payloadLen = claimed - l4Off - 8;
+        p.srcPort = (buf[l4Off] << 8) | buf[l4Off + 1];
+        p.dstPort = (buf[l4Off + 2] << 8) | buf[l4Off + 3];
+        const claimedEnd = len === 0 ? tEnd : l4Off + len;          // 0: IPv6 jumbogram (udp.ts)
+        if (claimedEnd > ipClaimedEnd) this.damage(lenError('udp', len, ipClaimedEnd - l4Off, ipSource), l4Off);
+        const stop = claimedEnd < tEnd ? claimedEnd : tEnd;
+        const claimed = claimedEnd < ipClaimedEnd ? claimedEnd : ipClaimedEnd;
+        p.payloadOff = l4Off + 8; p.payloadEnd = stop < bufEnd ? stop : bufEnd; p.payloadLen = claimed - l4Off - 8;
         return p;
       }
       case IPPROTO_ICMP: case IPPROTO_ICMPV6: {
         const v6 = proto === IPPROTO_ICMPV6;
-        const ic = decodeIcmp(buf, l4Off, tEnd, tSrc, v6);
-        if (isDecodeError(ic)) {
+        if (l4End - l4Off < ICMP_HEADER_LEN) {
           if (l4End - l4Off >= 2) { p.icmpType = buf[l4Off]; p.icmpCode = buf[l4Off + 1]; }
           p.payloadOff = p.payloadEnd = p.l4End;
-          this.stopAt(ic, l4Off);
+          this.stopAt(decodeIcmp(buf, l4Off, tEnd, tSrc, v6) as DecodeError, l4Off);
           return p;
         }
-        p.icmpType = ic.type; p.icmpCode = ic.code;
-        p.payloadOff = ic.payloadStart; p.payloadEnd = ic.payloadEnd; p.payloadLen = tEnd - ic.payloadStart;
-        if (ic.quotesPacket) {
-          const q = decodeQuotedPacket(buf, ic.payloadStart, tEnd, 'icmp.quoted', v6);
-          if (isDecodeError(q)) this.stopAt(q, ic.payloadStart);
+        const type = buf[l4Off];
+        p.icmpType = type; p.icmpCode = buf[l4Off + 1];
+        p.payloadOff = l4Off + ICMP_HEADER_LEN; p.payloadEnd = l4End; p.payloadLen = tEnd - l4Off - ICMP_HEADER_LEN;
+        if (icmpQuotesPacket(type, v6)) {
+          const q = decodeQuotedPacket(buf, l4Off + ICMP_HEADER_LEN, tEnd, 'icmp.quoted', v6);
+          if (isDecodeError(q)) this.stopAt(q, l4Off + ICMP_HEADER_LEN);
           else p.quoted = q;
         }
         return p;
@@ -426,5 +481,10 @@ export class FrameDecoder {
   private fail(e: DecodeError, base: number): null {
     this.stopAt(e, base);
     return null;
+  }
+
+  private failLink(e: DecodeError, base: number): false {
+    this.stopAt(e, base);
+    return false;
   }
 }

@@ -14,10 +14,10 @@ import { decodeSll } from '../../src/decode/sll.js';
 import { decodeSll2 } from '../../src/decode/sll2.js';
 import { decodeNull } from '../../src/decode/null.js';
 import { decodePppoe } from '../../src/decode/pppoe.js';
-import { decodeIpv4 } from '../../src/decode/ipv4.js';
+import { decodeIpv4, ipv4HeaderLenIfValid } from '../../src/decode/ipv4.js';
 import { decodeIpv6, decodeIpv6ExtChain, decodeIpv6Fragment } from '../../src/decode/ipv6.js';
-import { decodeTcp, decodeTcpOptions, parseTcpOptions } from '../../src/decode/tcp.js';
-import { decodeUdp } from '../../src/decode/udp.js';
+import { decodeTcp, decodeTcpOptions, parseTcpOptions, tcpHeaderLenIfValid } from '../../src/decode/tcp.js';
+import { decodeUdp, udpLengthIfValid } from '../../src/decode/udp.js';
 import { decodeIcmp, decodeQuotedPacket } from '../../src/decode/icmp.js';
 import { isDecodeError } from '../../src/decode/bounds.js';
 import type { LenSource } from '../../src/errors.js';
@@ -221,4 +221,29 @@ test('properties: every decoder returns a readable view or a typed error for any
     else if (name === 'quoted' || name.startsWith('tcp-options')) assert.equal(typeof r, 'object');
     else assertViewReadable(r, name);
   }), { seed: SEED + 3, numRuns: 6000 });
+});
+
+test('properties: the walker\'s non-allocating validity tests agree with the decoders', () => {
+  const arb = fc.tuple(fc.uint8Array({ maxLength: 72 }), fc.nat(), fc.nat(), fc.boolean());
+  fc.assert(fc.property(arb, ([bytes, o, e, v6]) => {
+    const b = Buffer.from(bytes);
+    // bias toward plausible headers so that both outcomes are common
+    if (b.length > 0 && (o & 1) === 0) b[0] = 0x45 + (b[0] & 3);
+    if (b.length > 12 && (o & 2) === 0) b[12] = 0x50 + (b[12] & 0x30);
+    const off = o % (b.length + 1);
+    const end = off + (e % (b.length + 4));
+    const lim = Math.min(end, b.length);
+    const ip = decodeIpv4(b, off, end);
+    const hl = ipv4HeaderLenIfValid(b, off, lim);
+    assert.equal(hl >= 0, !isDecodeError(ip));
+    if (!isDecodeError(ip)) assert.equal(hl, ip.headerLen);
+    const t = decodeTcp(b, off, end);
+    const th = tcpHeaderLenIfValid(b, off, lim);
+    assert.equal(th >= 0, !isDecodeError(t));
+    if (!isDecodeError(t)) assert.equal(th, t.headerLen);
+    const u = decodeUdp(b, off, end, 'capture', v6);
+    const ul = udpLengthIfValid(b, off, lim, v6);
+    assert.equal(ul >= 0, !isDecodeError(u));
+    if (!isDecodeError(u)) assert.equal(ul, u.length);
+  }), { seed: SEED + 4, numRuns: 6000 });
 });
