@@ -30,7 +30,11 @@ interface LiveOptionValues extends AnalysisOptionValues {
   count?: string;
   write?: string;
   user?: string;
+  bufferSize?: string;
 }
+
+/** libpcap buffer in MiB (see README: with cap's 65535-byte snap length a slot takes ~64 KiB). */
+const DEFAULT_BUFFER_MIB = 32;
 
 /** Status line refresh period (at most 4 updates a second). */
 const STATUS_EVERY_MS = 250;
@@ -210,12 +214,15 @@ async function liveCommand(o: LiveOptionValues): Promise<void> {
   const durationMs = o.duration !== undefined ? parseDurationMs(o.duration, '--duration') : undefined;
   if (o.write !== undefined && o.write.trim() === '') throw new UsageError('--write: needs a file name');
   const user = o.user !== undefined ? resolveUser(o.user) : null;
+  const bufferMiB = o.bufferSize !== undefined ? positiveInt(o.bufferSize, '--buffer-size', 4096) : DEFAULT_BUFFER_MIB;
 
   let source: LiveSource;
   const anomalies = new AnomalySink();
   try {
     const cap = await loadCap();
-    source = LiveSource.open(cap, { device: o.interface, filter: o.filter, snaplen, count, durationMs, anomalies });
+    source = LiveSource.open(cap, {
+      device: o.interface, filter: o.filter, snaplen, count, durationMs, anomalies, bufferSize: bufferMiB * 1024 * 1024,
+    });
   } catch (e) {
     if (e instanceof LiveCaptureError) { fail(e.message, 2); return; }
     throw e;
@@ -383,7 +390,8 @@ export function registerLiveCommands(program: Command): void {
       .option('--duration <seconds>', 'stop after this long: seconds, or with unit ms/s/m')
       .option('--count <packets>', 'stop after this many packets')
       .option('--write <file.pcapng>', 'also save the captured packets as pcapng (arrival timestamps; original length = captured length)')
-      .option('--user <name>', 'drop root privileges to this user once the capture is open (like tcpdump -Z)'),
+      .option('--user <name>', 'drop root privileges to this user once the capture is open (like tcpdump -Z)')
+      .option('--buffer-size <MiB>', `libpcap's capture buffer (default ${DEFAULT_BUFFER_MIB}; cap's fixed 65535-byte snap length makes each slot ~64 KiB)`),
   ).action(liveCommand);
 
   program.command('interfaces')

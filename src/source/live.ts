@@ -148,7 +148,7 @@ export interface LiveOptions {
   /** stop after this many milliseconds */
   durationMs?: number;
   anomalies: AnomalySink;
-  /** libpcap buffer size in bytes (default 8 MiB) */
+  /** libpcap buffer size in bytes (default 32 MiB) */
   bufferSize?: number;
   /** yield an empty batch after this long without packets (default 500 ms) */
   idleTickMs?: number;
@@ -162,7 +162,12 @@ export interface LiveOptions {
 export type LiveStopReason = 'count' | 'duration' | 'stopped';
 
 const SLAB_BYTES = 256 * 1024;
-const DEFAULT_BUFFER_SIZE = 8 * 1024 * 1024;
+/**
+ * cap's fixed 65535-byte snap length makes each libpcap ring slot ~64 KiB (immediate mode
+ * uses TPACKET_V2 frames of snaplen size): 32 MiB hold ~500 packets. Measured on a veth at
+ * ~57k packets/s: 8 MiB lost half of them, 32 MiB 3 %.
+ */
+const DEFAULT_BUFFER_SIZE = 32 * 1024 * 1024;
 /** objects of failed opens; see the header comment */
 const keepAlive: CapHandle[] = [];
 

@@ -108,12 +108,13 @@ test('cap missing (simulated): one line, exit 2, for live and interfaces', async
   }
 });
 
-test('usage errors: missing -i, bad --count/--snaplen/--duration, unknown --user (exit 2)', async () => {
+test('usage errors: missing -i, bad --count/--snaplen/--duration/--buffer-size, unknown --user (exit 2)', async () => {
   const cases: [string[], RegExp][] = [
     [['live'], /required option '-i, --interface <name>'/],
     [['live', '-i', 'lo', '--count', '0'], /^wirecheck: --count: expected a whole number from 1 to \d+, got '0'\n$/],
     [['live', '-i', 'lo', '--snaplen', 'x'], /^wirecheck: --snaplen: expected a whole number from 1 to 262144, got 'x'\n$/],
     [['live', '-i', 'lo', '--duration', 'soon'], /^wirecheck: --duration: expected a duration/],
+    [['live', '-i', 'lo', '--buffer-size', '0'], /^wirecheck: --buffer-size: expected a whole number from 1 to 4096, got '0'\n$/],
     [['live', '-i', 'lo', '--user', 'no_such_user_wcl'], /^wirecheck: --user: unknown user 'no_such_user_wcl'\n$/],
   ];
   for (const [args, re] of cases) {

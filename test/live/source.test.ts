@@ -80,9 +80,10 @@ async function drain(src: LiveSource, onBatch?: (b: Frame[]) => void): Promise<{
 }
 
 test('frames are copied out of the shared buffer, numbered from 1, in one batch', async () => {
-  const { src, h } = openFake();
+  const { src, h } = openFake({ bufferSize: 4 << 20 });
   assert.equal(h.opened?.device, 'veth0');
   assert.equal(h.opened?.filter, '');
+  assert.equal(h.opened?.bufSize, 4 << 20);
   const sent = [packet(60, 1), packet(40000, 2), packet(1514, 3), packet(98, 4)];   // one beyond the slab path
   const pull = src.next();             // pending pull, then a burst as cap's dispatch loop delivers it
   for (const p of sent) h.inject(p);
