@@ -333,6 +333,15 @@ const CISCO_REQ =
 export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionOptions = {}): Check {
   const resolverList = [...(opts.resolvers ?? ctx.config.resolvers.addresses)];
   const resolvers = new CidrSet(resolverList);
+  // hot path (every new flow on a resolver port): exact addresses by string, no parsing; CIDR
+  // ranges (rare in a resolver list) through the CidrSet
+  const exactResolvers = new Set<string>();
+  let resolverRanges = false;
+  for (const text of resolvers.list()) {
+    if (text.includes('/')) resolverRanges = true;
+    else exactResolvers.add(text);
+  }
+  const isResolver = (ip: string): boolean => exactResolvers.has(ip) || (resolverRanges && resolvers.has(ip));
   const rangeOrder = new Map<string, number>();
   resolvers.list().forEach((t, i) => { if (!rangeOrder.has(t)) rangeOrder.set(t, i); });
   const portList = [...(opts.ports ?? ctx.config.resolvers.ports)].filter((p) => Number.isInteger(p) && p >= 0 && p < 65536);
@@ -344,6 +353,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
   const targets = new Map<string, Target>();
   const other = new Map<string, OtherAcc>();
   let otherOverflowQueries = 0;
+  let lastOther: OtherAcc | null = null;
   let otherOverflowServers = 0;
   const deferred: DeferredTcp[] = [];
   let lastSeenMs = -Infinity;      // latest packet time the check heard of (end of capture at finish)
@@ -496,13 +506,18 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
   }
 
   function onOtherTx(tx: DnsTransaction): void {
-    const key = tx.server + '|' + tx.transport + '|' + tx.serverPort;
-    let o = other.get(key);
-    if (o === undefined) {
-      if (other.size >= MAX_OTHER_TRACKED) { otherOverflowQueries++; return; }
-      o = { ip: tx.server, port: tx.serverPort, transport: tx.transport, queries: 0, retransmits: 0, answered: 0,
-        unanswered: 0, rejected: 0, pending: 0, errors: 0, rcodes: {} };
-      other.set(key, o);
+    // nearly all other DNS goes to one LAN resolver: try the last entry before building a key
+    let o = lastOther;
+    if (o === null || o.ip !== tx.server || o.port !== tx.serverPort || o.transport !== tx.transport) {
+      const key = tx.server + '|' + tx.transport + '|' + tx.serverPort;
+      o = other.get(key) ?? null;
+      if (o === null) {
+        if (other.size >= MAX_OTHER_TRACKED) { otherOverflowQueries++; return; }
+        o = { ip: tx.server, port: tx.serverPort, transport: tx.transport, queries: 0, retransmits: 0, answered: 0,
+          unanswered: 0, rejected: 0, pending: 0, errors: 0, rcodes: {} };
+        other.set(key, o);
+      }
+      lastOther = o;
     }
     o.queries++;
     o.retransmits += tx.retransmits;
@@ -733,8 +748,8 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
     onFlowStart(flow: FlowRecord): number {
       const id = flow.id;
       if (id.proto === 'icmp') return 0;
-      if (id.resp_p >= 0 && portBits[id.resp_p] === 1 && resolvers.has(id.resp_h)) return WANT_DNS;
-      if (id.orig_p >= 0 && portBits[id.orig_p] === 1 && resolvers.has(id.orig_h)) return WANT_DNS;
+      if (id.resp_p >= 0 && portBits[id.resp_p] === 1 && isResolver(id.resp_h)) return WANT_DNS;
+      if (id.orig_p >= 0 && portBits[id.orig_p] === 1 && isResolver(id.orig_h)) return WANT_DNS;
       return 0;
     },
 
@@ -743,7 +758,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
       const id = ev.flow.id;
       if (id.proto === 'icmp') return;
       const port = ev.server === id.resp_h ? id.resp_p : id.orig_p;
-      if (!isResolverPort(port) || !resolvers.has(ev.server) || !ctx.clientAllowed(ev.client)) return;
+      if (!isResolverPort(port) || !isResolver(ev.server) || !ctx.clientAllowed(ev.client)) return;
       const t = getTarget(ev.server, id.proto, port);
       t.responses++;
       bump(t.rcodes, ev.rcode);
@@ -761,7 +776,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
       const m = tx.lastQueryTsSec * 1000 + tx.lastQueryTsNsec / 1e6;
       if (m > lastSeenMs) lastSeenMs = m;
       if (!ctx.clientAllowed(tx.client)) return;
-      if (isResolverPort(tx.serverPort) && resolvers.has(tx.server)) onTargetTx(getTarget(tx.server, tx.transport, tx.serverPort), tx);
+      if (isResolverPort(tx.serverPort) && isResolver(tx.server)) onTargetTx(getTarget(tx.server, tx.transport, tx.serverPort), tx);
       else onOtherTx(tx);
     },
 
@@ -770,7 +785,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
       const id = flow.id;
       if (id.proto !== 'tcp') return;
       if (flow.firstDataFrame[0] >= 0) return;      // the client sent bytes: the DNS service judges its queries
-      if (!isResolverPort(id.resp_p) || !resolvers.has(id.resp_h)) return;
+      if (!isResolverPort(id.resp_p) || !isResolver(id.resp_h)) return;
       if (!ctx.clientAllowed(id.orig_h)) return;
       onTcpNoQuery(flow);
     },
@@ -847,14 +862,14 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
       const bits: string[] = [];
       if (t.unanswered > 0) bits.push(`${t.unanswered} unanswered`);
       if (t.rejected > 0) bits.push(`${t.rejected} rejected`);
-      return `${targetLabel(t)} (${bits.join(', ')})`;
+      return `${bits.join(', ')} on ${targetLabel(t)}`;
     };
     // "208.67.222.222 and 208.67.220.220 on UDP 443 and 53: 12 unanswered" when the targets form a
     // full resolver x port grid, else each target with its own tally
     const failGroup = (ts: Target[]) => {
       const ips = [...new Set(ts.map((t) => t.ip))];
       const combos = [...new Set(ts.map((t) => t.transport + '/' + t.port))];
-      if (ts.length < 2 || ips.length * combos.length !== ts.length) return joinList(ts.map(failText));
+      if (ts.length < 2 || ips.length * combos.length !== ts.length) return ts.map(failText).join('; ');
       const parts: string[] = [];
       for (const tr of ['udp', 'tcp'] as const) {
         const ps = [...new Set(ts.filter((t) => t.transport === tr).map((t) => t.port))];
@@ -899,7 +914,7 @@ export function createDnsProtectionCheck(ctx: CheckContext, opts: DnsProtectionO
     const q = judged.reduce((s, t) => s + t.answered, 0);
     if (q === 0) return `The Umbrella resolvers were reached (${joinList(judged.map(targetLabel))}); DNS protection can work on this network.`;
     const partial = judged.filter((t) => verdicts.get(t) === 'partial');
-    const lost = partial.length > 0 ? ` (${joinList(partial.map(failText))} lost some, answered others)` : '';
+    const lost = partial.length > 0 ? ` (${partial.map(failText).join('; ')})` : '';
     return `The Umbrella resolvers answered: ${plural(q, 'DNS query', 'DNS queries')} answered on ${joinList(judged.map(targetLabel))}${lost}; DNS protection can work on this network.`;
   }
 }

@@ -382,7 +382,7 @@ test('a partly answered target: info finding with a filter for the unanswered qu
     for (let i = 0; i < 10; i++) send(c, { server: R1, port: 443, frame: 1 + 2 * i, outcome: i === 4 ? 'unanswered' : 'answered' });
   });
   assert.equal(r.result.status, 'pass');
-  assert.match(r.result.summary, /208\.67\.222\.222 UDP\/443 \(1 unanswered\) lost some, answered others/);
+  assert.equal(r.result.summary, 'The Umbrella resolvers answered: 9 DNS queries answered on 208.67.222.222 UDP/443 (1 unanswered on 208.67.222.222 UDP/443); DNS protection can work on this network.');
   assert.equal(r.findings.length, 1);
   const f = r.findings[0];
   assert.equal(f.severity, 'info');
@@ -470,6 +470,7 @@ test('encrypted (DNSCrypt) datagrams with nothing back count as unanswered and e
     send(c, { server: R2, port: 443, frame: 1, name: null, encrypted: true, outcome: 'unanswered' });
     send(c, { server: R2, port: 443, frame: 2, name: null, encrypted: true, outcome: 'unanswered' });
   });
+  assert.equal(r.result.summary, 'Unprotected: none of 2 DNS queries to the Umbrella resolvers over UDP was answered (2 unanswered on 208.67.220.220 UDP/443); the roaming module reports DNS protection "Unprotected".');
   assert.equal(r.targets[0].encrypted, 2);
   assert.equal(r.targets[0].unanswered, 2);
   assert.equal(r.findings[0].message, '2 encrypted DNS (DNSCrypt) queries to 208.67.220.220 on UDP/443 got no answer');
@@ -540,4 +541,18 @@ test('only responses (the capture started after the queries): reached, errors st
   assert.equal(r.findings.length, 1);
   assert.equal(r.findings[0].message, '1 DNS response from 208.67.220.220 on UDP/53 carried REFUSED (1)');
   assert.equal(r.findings[0].attempts, 0);
+});
+
+test('resolvers given as a range or in a non-canonical IPv6 form still match', () => {
+  const c = createDnsProtectionCheck(makeCtx({ resolvers: ['198.51.100.0/24', '2620:0119:0035:0000::0035'] }));
+  const pkt = null as never;
+  assert.equal(c.onFlowStart!(flow({ orig_h: '10.0.0.1', resp_h: '198.51.100.77', resp_p: 443, proto: 'udp' }), pkt), WANT_DNS);
+  assert.equal(c.onFlowStart!(flow({ orig_h: '10.0.0.1', resp_h: '198.51.101.77', resp_p: 443, proto: 'udp' }), pkt), 0);
+  assert.equal(c.onFlowStart!(flow({ orig_h: '10.0.0.1', resp_h: R6, resp_p: 53, proto: 'udp' }), pkt), WANT_DNS);
+  assert.equal(c.onFlowStart!(flow({ orig_h: '10.0.0.1', resp_h: R1, resp_p: 53, proto: 'udp' }), pkt), 0, 'replaced list');
+  send(c, { server: '198.51.100.77', port: 53, frame: 1, outcome: 'unanswered' });
+  const out = c.finish();
+  assert.equal(out.result.status, 'fail');
+  assert.deepEqual((out.result.targets as DnsTargetSummary[]).map((t) => t.ip), ['198.51.100.77']);
+  assert.match(out.result.summary, /198\.51\.100\.77 UDP\/53/);
 });
