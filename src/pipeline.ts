@@ -111,8 +111,10 @@ export async function analyzeSource(
     names,
     clientAllowed: (ip: string) => clientSet.size === 0 || clientSet.has(ip),
     isoTime: (sec: number, nsec: number) => isoTime(sec, nsec, info.tsDigits),
-    emitEarly: opts.onFinding,
+    emitEarly: opts.onFinding === undefined ? undefined : (f: Finding) => { earlyFindings++; opts.onFinding!(f); },
+    timing: info.timing ?? 'capture',
   };
+  let earlyFindings = 0;
   const checks: Check[] = createChecks(config.checks, ctx);
   const decoder = new FrameDecoder(anomalies);
   const table = new FlowTable({
@@ -142,10 +144,11 @@ export async function analyzeSource(
         const pkt = decoder.decode(f);
         if (pkt !== null) table.process(pkt);
         if (opts.onProgress !== undefined && (packets & (progressEvery - 1)) === 0) {
-          opts.onProgress({ packets, flows: table.stats().live, findings: 0 });
+          opts.onProgress({ packets, flows: table.size, findings: earlyFindings });
         }
       }
       if (opts.tickMs) table.expire(opts.tickMs());
+      if (opts.onProgress !== undefined) opts.onProgress({ packets, flows: table.size, findings: earlyFindings });
     }
   } catch (e) {
     if (e instanceof CaptureError && packets === 0) {
@@ -182,6 +185,7 @@ export async function analyzeSource(
     firstTimestamp: packets > 0 ? isoTime(firstSec, firstNsec, info.tsDigits) : null,
     lastTimestamp: packets > 0 ? isoTime(lastSec, lastNsec, info.tsDigits) : null,
     truncated: info.truncated,
+    timing: info.timing ?? 'capture',
   };
   return {
     type: 'report',

@@ -56,7 +56,7 @@ export function renderTable(r: Report, width = process.stdout.columns || 120): s
   }
   const info = new Table({ style: { head: [], border: [] } });
   info.push(
-    { format: `${i.format ?? '?'}${i.compression ? ` (${i.compression})` : ''}` },
+    { format: i.live !== undefined ? 'live capture (arrival timestamps)' : `${i.format ?? '?'}${i.compression ? ` (${i.compression})` : ''}` },
     { 'link types': i.linkTypes.join(', ') || '-' },
     { packets: `${i.packets}  (${fmtBytes(i.bytes)} on the wire${i.snaplenTruncatedFrames ? `, ${i.snaplenTruncatedFrames} cut by snap length` : ''})` },
     { time: i.firstTimestamp ? `${i.firstTimestamp} … ${i.lastTimestamp}` : '-' },
