@@ -138,6 +138,7 @@ const MAX_CLIENTS = 64;
 const MAX_PORTS = 8;
 const MAX_NAMES = 16;
 const MAX_EVIDENCE = 64;
+const MAX_EXPLICIT_PROXIES = 1024;
 
 const PORT_GTM = 1;
 const PORT_SAMPLE = 2;
@@ -203,7 +204,9 @@ interface Target {
   ports: Map<number, PortAgg>;
   explicit: Map<number, ExplicitAgg>;
   firstFrame: number;
+  /** live: a finding was emitted early; the ports it named stay intercepted (the final list must hold it) */
   emitted: boolean;
+  sticky: number[];
 }
 
 interface PortEval {
@@ -295,6 +298,7 @@ export class GotomeetingCheck implements Check {
   private readonly explicitProxies = new Set<string>();
   private readonly certs = new CertCache();
   private targetsDropped = 0;
+  private proxyEmitted = 0;
   private othersDropped = 0;
   private endMs = -Infinity;
   private gtmNamesSeen = new Set<string>();
@@ -438,7 +442,7 @@ export class GotomeetingCheck implements Check {
     }
     t = {
       key: ip, ip, v6: o.v6, gtm, range: r !== null ? r.text : null, how, names: [],
-      ports: new Map(), explicit: new Map(), firstFrame: o.firstFrame, emitted: false,
+      ports: new Map(), explicit: new Map(), firstFrame: o.firstFrame, emitted: false, sticky: [],
     };
     map.set(ip, t);
     return t;
@@ -503,7 +507,7 @@ export class GotomeetingCheck implements Check {
 
   private onExplicit(o: ConnObs): void {
     const ex = o.explicit!;
-    this.explicitProxies.add(o.server);
+    if (this.explicitProxies.size < MAX_EXPLICIT_PROXIES) this.explicitProxies.add(o.server);
     // is the tunnel's destination a GoToMeeting server?
     const host = ex.host;
     const hostIp = parseIp(host) !== null ? host : null;
@@ -522,7 +526,7 @@ export class GotomeetingCheck implements Check {
       const r = ip !== null ? this.ranges.match(ip) : null;
       t = {
         key, ip, v6: ip !== null && ip.includes(':'), gtm: true, range: r !== null ? r.text : null, how: r !== null ? ['range', 'connect'] : ['connect'],
-        names: [], ports: new Map(), explicit: new Map(), firstFrame: o.firstFrame, emitted: false,
+        names: [], ports: new Map(), explicit: new Map(), firstFrame: o.firstFrame, emitted: false, sticky: [],
       };
       this.targets.set(key, t);
     } else if (!t.how.includes('connect')) t.how.push('connect');
@@ -644,7 +648,7 @@ export class GotomeetingCheck implements Check {
         }
       }
       const supportingKinds = new Set(e.signals.filter((x) => !x.strong).map((x) => x.s.kind)).size;
-      e.intercepted = e.signals.some((x) => x.strong) || supportingKinds >= 2;
+      e.intercepted = e.signals.some((x) => x.strong) || supportingKinds >= 2 || t.sticky.includes(a.port);
       e.through = a.answered > 0 && !e.intercepted && a.answered > a.resets;
       e.signals.sort((x, y) => x.s.frame - y.s.frame);
     }
@@ -663,11 +667,14 @@ export class GotomeetingCheck implements Check {
 
   private maybeEmitEarly(t: Target): void {
     if (t.emitted || this.ctx.emitEarly === undefined) return;
+    if (!t.gtm && this.proxyEmitted >= this.opts.maxProxyFindings) return;
     const ev = this.evaluate(t, null);
     if (ev.verdict !== 'intercepted') return;
     const f = t.gtm ? this.interceptedFinding(ev) : this.proxyFinding(ev);
     if (f === null) return;
     t.emitted = true;
+    t.sticky = ev.ports.filter((p) => p.intercepted).map((p) => p.agg.port);
+    if (!t.gtm) this.proxyEmitted++;
     this.ctx.emitEarly(f);
   }
 
@@ -702,17 +709,19 @@ export class GotomeetingCheck implements Check {
       if (ev.verdict === 'intercepted') otherEvals.push(ev);
     }
     otherEvals.sort((a, b) => a.t.firstFrame - b.t.firstFrame || (a.t.key < b.t.key ? -1 : 1));
+    // the listed proxy-intercepted findings: those emitted early (live) first, then by first frame
+    const shown = otherEvals.filter((e) => e.t.emitted);
+    for (const e of otherEvals) if (!e.t.emitted && shown.length < this.opts.maxProxyFindings) shown.push(e);
+    shown.sort((a, b) => a.t.firstFrame - b.t.firstFrame || (a.t.key < b.t.key ? -1 : 1));
 
     const findings: Finding[] = [];
     for (const ev of gtmEvals) {
       const f = ev.verdict === 'intercepted' ? this.interceptedFinding(ev) : ev.verdict === 'blocked' ? this.blockedFinding(ev) : null;
       if (f !== null) findings.push(f);
     }
-    let proxyShown = 0;
-    for (const ev of otherEvals) {
-      if (proxyShown >= this.opts.maxProxyFindings) break;
+    for (const ev of shown) {
       const f = this.proxyFinding(ev);
-      if (f !== null) { findings.push(f); proxyShown++; }
+      if (f !== null) findings.push(f);
     }
 
     const failing = gtmEvals.filter((e) => e.verdict === 'intercepted' || e.verdict === 'blocked');

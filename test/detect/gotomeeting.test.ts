@@ -617,3 +617,16 @@ test('IPv6 server: filters use ipv6 fields', () => {
   assert.equal(findings[0].id, 'gtm-blocked');
   assert.match(findings[0].wiresharkFilter, /^ipv6\.addr == 2001:db8:100::10 && tcp\.port in \{8200, 443\}/);
 });
+
+test('live: early proxy-intercepted findings are capped like the final list, and the final list holds each emitted one', () => {
+  const { ctx, check } = run({ live: true }, { maxProxyFindings: 1 });
+  for (const [i, ip] of ['198.51.100.70', '198.51.100.60'].entries()) {
+    conn(check, { server: ip, port: 80, t: i, f: 500 - i * 100, synAck: { ms: 0.2, ttl: 64 },
+      cdata: Buffer.from('GET / HTTP/1.1\r\nHost: x.example\r\n\r\n'), sdata: [Buffer.from(WSA_307)], fin: { dir: 0 }, state: 'SF' });
+  }
+  assert.deepEqual(ctx.early.map((f) => f.target.ip), ['198.51.100.70']);
+  const { findings, result } = check.finish();
+  // the later destination has the smaller first frame, but the emitted one stays listed
+  assert.deepEqual(findings.map((f) => f.target.ip), ['198.51.100.70']);
+  assert.equal(result.proxyIntercepted, 2);
+});
