@@ -33,12 +33,14 @@
 # KEEP_RAW=1); they are never committed. The rewriter is run from $REWRITE (default:
 # dist/captures/tools/rewrite.js, built with `npx tsc -p .` when missing). Timestamps are
 # moved so the first frame is at $SHIFT_TIME (default 2024-08-27T03:07:40Z, the seed's day).
+# OUT_DIR=/somewhere writes the rewritten captures there instead of beside this script.
 
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 MAP_FILE="$HERE/addresses.map"
+OUT_DIR="${OUT_DIR:-$HERE}"   # where the rewritten captures go (default: beside this script)
 REWRITE="${REWRITE:-$REPO/dist/captures/tools/rewrite.js}"
 ALL_SCENARIOS=(unprotected rejected-port-unreachable rejected-admin-prohibited all-answered unencrypted ipv6 tcp intercepted)
 
@@ -287,11 +289,11 @@ ensure_rewriter() {
 }
 
 rewrite_one() {
-  local s="$1" raw="$RAW_DIR/$1.raw.pcap" out="$HERE/$1.pcap"
+  local s="$1" raw="$RAW_DIR/$1.raw.pcap" out="$OUT_DIR/$1.pcap"
   # UDP/TCP 443 to the resolvers is DNS too; timestamps moved to the seed's day; MACs anonymized
   node "$REWRITE" "$raw" "$out" --map-file "$MAP_FILE" --dns-port 443 \
     --shift-time "${SHIFT_TIME:-2024-08-27T03:07:40Z}" --mac-anon --format pcap --quiet
-  echo "   wrote ${out#"$REPO"/} ($(stat -c %s "$out") bytes)"
+  echo "   wrote $out ($(stat -c %s "$out") bytes)"
 }
 
 ensure_rewriter
