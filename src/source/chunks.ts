@@ -35,17 +35,43 @@ export interface ChunkSource {
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
 
-/** Reads a file with big reads into fresh buffers (a frame may keep a view of one until the next pull). */
+/**
+ * Reads a file with big reads (default 1 MiB).
+ *
+ * By default every chunk is a fresh buffer (a decompressor may still hold the previous one).
+ * After `recycle()` -- for a parser that keeps nothing of a chunk once the next one is pulled,
+ * as the frame contract allows -- two buffers take turns and the next chunk is read ahead
+ * while the current one is being parsed: no allocation per chunk, and the read overlaps the
+ * parsing.
+ */
 export class FileChunkSource implements ChunkSource {
   failure: SourceFailure | null = null;
   private done = false;
   private closed = false;
+  private ring: Buffer[] | null = null;
+  private turn = 0;
+  private ahead: Promise<Buffer | null> | null = null;
 
   constructor(private readonly fh: FileHandle, private readonly chunkSize = DEFAULT_CHUNK_SIZE) {}
 
+  recycle(): void {
+    if (this.ring === null) this.ring = [Buffer.allocUnsafeSlow(this.chunkSize), Buffer.allocUnsafeSlow(this.chunkSize)];
+  }
+
   async read(): Promise<Buffer | null> {
+    if (this.ring === null) return this.fill(Buffer.allocUnsafeSlow(this.chunkSize));
+    // the chunk handed out before this call is no longer in use: read ahead into it
+    const cur = this.ahead ?? this.fill(this.ring[this.turn]);
+    this.turn ^= 1;
+    const chunk = await cur;
+    this.ahead = chunk === null || this.done ? null : this.fill(this.ring[this.turn]);
+    // a failed read ahead is reported when its turn comes
+    this.ahead?.catch(() => undefined);
+    return chunk;
+  }
+
+  private async fill(buf: Buffer): Promise<Buffer | null> {
     if (this.done) return null;
-    const buf = Buffer.allocUnsafeSlow(this.chunkSize);
     let n = 0;
     // A regular file returns short reads only at its end; pipes and devices may return less,
     // so keep reading until the buffer is full or the input ends.
@@ -61,6 +87,7 @@ export class FileChunkSource implements ChunkSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.ahead !== null) await this.ahead.catch(() => undefined);
     this.done = true;
     await this.fh.close().catch(() => undefined);
   }

@@ -118,6 +118,8 @@ export class ZstdSource implements ChunkSource {
   private left = 0;
   private lastBlock = false;
   private checksum = false;
+  private blockEnd = false;
+  private pendingIn: Buffer[] = [];
 
   constructor(private readonly src: ChunkSource, private readonly target = DEFAULT_CHUNK_SIZE) {
     this.dec = new Decompress((d: Uint8Array) => {
@@ -140,17 +142,34 @@ export class ZstdSource implements ChunkSource {
         this.inPos = 0;
       }
       const start = this.inPos;
+      this.blockEnd = false;
       const end = this.track(this.inBuf, start);
+      this.inPos = end;
+      if (this.failure !== null) {
+        this.finished = true;
+        break;
+      }
       if (end > start) {
-        try {
-          this.dec.push(this.inBuf.subarray(start, end));
-        } catch (e) {
-          this.fail(e);
-          break;
+        // fzstd concatenates what it buffers on every push: hand it whole blocks (a block
+        // arriving in many small pieces is collected here and joined once)
+        const piece = this.inBuf.subarray(start, end);
+        if (this.blockEnd || this.st === S_SKIP || (this.st === S_MAGIC && this.hdrLen === 0)) {
+          let whole = piece;
+          if (this.pendingIn.length > 0) {
+            this.pendingIn.push(piece);
+            whole = Buffer.concat(this.pendingIn);
+            this.pendingIn = [];
+          }
+          try {
+            this.dec.push(whole);
+          } catch (e) {
+            this.fail(e);
+            break;
+          }
+        } else {
+          this.pendingIn.push(piece);
         }
       }
-      this.inPos = end;
-      if (this.failure !== null) this.finished = true;
     }
     return this.take();
   }
@@ -226,6 +245,7 @@ export class ZstdSource implements ChunkSource {
           continue;
         }
         this.blockDone();
+        this.blockEnd = true;
         return pos;   // a block is complete: let fzstd decode it
       }
       const start = pos;
@@ -292,6 +312,7 @@ export class ZstdSource implements ChunkSource {
           this.left = type === 1 ? 1 : v >>> 3;
           if (this.left === 0) {
             this.blockDone();
+            this.blockEnd = true;
             return pos;
           }
           this.st = S_BLOCK;

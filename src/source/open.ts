@@ -102,6 +102,8 @@ class CaptureReader implements PacketSource {
     }
     if (first.head.length === 0) throw new CaptureError('EMPTY_FILE', 'empty file');
     const compression = detectCompression(first.head);
+    // the parsers keep nothing of a chunk once the next is pulled; a decompressor might
+    if (compression === null && this.src instanceof FileChunkSource) this.src.recycle();
     let src: ChunkSource = new PrependSource(first.chunks, new GuardedSource(this.src));
     if (compression !== null) {
       this.info.compression = compression;

@@ -32,7 +32,7 @@ export function tsResolution(tsresol: number | undefined): TsResolution {
   const n = v & 0x7f;
   const unitsBig = bin ? 1n << BigInt(n) : 10n ** BigInt(n);
   const units = Number(unitsBig);
-  const digits = Math.min(9, bin ? Math.ceil(n * Math.LOG10E * Math.LN2 - 1e-12) : n);
+  const digits = Math.min(9, bin ? Math.max(0, Math.ceil(n * Math.LOG10E * Math.LN2 - 1e-12)) : n);
   const nsPerTick = !bin && n <= 9 ? 10 ** (9 - n) : 0;
   return { unitsBig, units, base: bin ? 'bin' : 'dec', exponent: n, digits, nsPerTick };
 }
@@ -52,7 +52,15 @@ export function ticksToTs(hi: number, lo: number, res: TsResolution, offsetSec: 
   let sec: number;
   let rem: number;
   if (units <= 1e9 || (res.base === 'bin' && units <= TWO32)) {
-    if (hi < 0x200000) {
+    if (hi >= 0x200000 && units >= 4096 && units <= 0x40000000) {
+      // (ns timestamps land here) estimate in floating point -- off by at most a couple of
+      // units -- then fix it with the exact remainder, computed modulo 2^32: the true
+      // remainder of the estimate lies well inside the int32 range
+      sec = Math.floor((hi * TWO32 + lo) / units);
+      rem = (lo - Math.imul(sec % TWO32, units)) | 0;
+      while (rem < 0) { sec--; rem += units; }
+      while (rem >= units) { sec++; rem -= units; }
+    } else if (hi < 0x200000) {
       // the whole count is below 2^53: exact in a double, one division
       const v = hi * TWO32 + lo;
       sec = Math.floor(v / units);
