@@ -173,6 +173,8 @@ interface PortAgg {
   http: HttpSeen | null;
   sni: string | null;
   responses: number;
+  /** frames of the first answers (TLS certificate / hello, HTTP response), bounded */
+  respFrames: number[];
   resets: number;
   resetFrames: number[];
   /** attempts that definitely failed (retransmitted SYNs unanswered, refused) */
@@ -226,7 +228,7 @@ interface TargetEval {
 function newPort(port: number): PortAgg {
   return {
     port, conns: 0, states: new Map(), answered: 0, synAckTtl: -1, synAckFrame: -1, hops: -1, rttMin: -1,
-    synAckFrames: [], tls: null, http: null, sni: null, responses: 0, resets: 0, resetFrames: [], failed: 0,
+    synAckFrames: [], tls: null, http: null, sni: null, responses: 0, respFrames: [], resets: 0, resetFrames: [], failed: 0,
     refused: 0, icmp: 0, unanswered: 0, unansweredSyns: 0, pending: 0, failFrames: [], failCount: 0, app: [], clients: new Map(),
     first: { frame: -1, sec: 0, nsec: 0 }, last: { frame: -1, sec: 0, nsec: 0 }, maybe: [],
   };
@@ -476,7 +478,10 @@ export class GotomeetingCheck implements Check {
       if (p.synAckFrame < 0) { p.synAckFrame = o.synAckFrame; p.synAckTtl = o.synAckTtl; p.hops = o.hops; }
       if (o.rttMs >= 0 && (p.rttMin < 0 || o.rttMs < p.rttMin)) p.rttMin = o.rttMs;
     }
-    if (o.tls !== null || o.http !== null) p.responses++;
+    if (o.tls !== null || o.http !== null) {
+      p.responses++;
+      pushBounded(p.respFrames, o.tls !== null ? o.tls.frame : o.http!.frame);
+    }
     if (o.tls !== null && (p.tls === null || (p.tls.issuer === null && o.tls.issuer !== null))) p.tls = o.tls;
     if (o.http !== null && p.http === null) p.http = o.http;
     if (o.resetAfterData !== null) { p.resets++; pushBounded(p.resetFrames, o.resetAfterData.frame); }
@@ -866,6 +871,7 @@ export class GotomeetingCheck implements Check {
     for (const p of hit) {
       const a = p.agg;
       for (const f of a.synAckFrames) frames.add(f);
+      for (const f of a.respFrames) frames.add(f);
       for (const x of p.signals) if (x.s.frame > 0) frames.add(x.s.frame);
       for (const f of a.resetFrames) frames.add(f);
       count += a.answered + a.responses + a.resets;
@@ -1005,6 +1011,7 @@ export class GotomeetingCheck implements Check {
     let count = 0;
     for (const p of hit) {
       for (const f of p.agg.synAckFrames) frames.add(f);
+      for (const f of p.agg.respFrames) frames.add(f);
       for (const x of p.signals) if (x.s.frame > 0) frames.add(x.s.frame);
       count += p.agg.answered + p.agg.responses;
     }
