@@ -348,3 +348,25 @@ test('frames are valid until the next pull: batch contents checked before pullin
     assert.equal(i, exp.length);
   }
 });
+
+test("'-' reads stdin (a child process with the capture piped in)", async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const openJs = fileURLToPath(new URL('../../src/source/open.js', import.meta.url));
+  const errorsJs = fileURLToPath(new URL('../../src/errors.js', import.meta.url));
+  const script = `
+    const { openCapture } = await import(${JSON.stringify(openJs)});
+    const { AnomalySink } = await import(${JSON.stringify(errorsJs)});
+    try {
+      const src = await openCapture('-', { anomalies: new AnomalySink() });
+      let n = 0, last = '';
+      for await (const b of src) for (const f of b) { n++; last = f.tsSec + '.' + f.tsNsec; }
+      console.log(JSON.stringify({ n, last, format: src.info.format, compression: src.info.compression }));
+    } catch (e) { console.log(JSON.stringify({ error: e.code })); }`;
+  const run = (input: Buffer) => JSON.parse(spawnSync(process.execPath, ['--input-type=module', '-e', script], { input }).stdout.toString());
+  const pk = pcapPackets(true);
+  assert.deepEqual(run(buildPcap({ nano: true }, pk)), { n: 5, last: '0.5', format: 'pcap', compression: null });
+  assert.deepEqual(run(gzip(buildPcap({ nano: true }, pk))), { n: 5, last: '0.5', format: 'pcap', compression: 'gzip' });
+  assert.deepEqual(run(Buffer.alloc(0)), { error: 'EMPTY_FILE' });
+  assert.deepEqual(run(Buffer.from('GET / HTTP/1.1\r\n\r\n')), { error: 'NOT_A_CAPTURE' });
+});
