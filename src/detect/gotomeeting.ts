@@ -163,6 +163,8 @@ interface PortAgg {
   port: number;
   conns: number;
   states: Map<string, number>;
+  /** Zeek history of the first connection */
+  history: string;
   answered: number;
   synAckTtl: number;
   synAckFrame: number;
@@ -227,7 +229,7 @@ interface TargetEval {
 
 function newPort(port: number): PortAgg {
   return {
-    port, conns: 0, states: new Map(), answered: 0, synAckTtl: -1, synAckFrame: -1, hops: -1, rttMin: -1,
+    port, conns: 0, states: new Map(), history: '', answered: 0, synAckTtl: -1, synAckFrame: -1, hops: -1, rttMin: -1,
     synAckFrames: [], tls: null, http: null, sni: null, responses: 0, respFrames: [], resets: 0, resetFrames: [], failed: 0,
     refused: 0, icmp: 0, unanswered: 0, unansweredSyns: 0, pending: 0, failFrames: [], failCount: 0, app: [], clients: new Map(),
     first: { frame: -1, sec: 0, nsec: 0 }, last: { frame: -1, sec: 0, nsec: 0 }, maybe: [],
@@ -465,6 +467,7 @@ export class GotomeetingCheck implements Check {
     }
     if (o.firstFrame > 0 && (t.firstFrame <= 0 || o.firstFrame < t.firstFrame)) t.firstFrame = o.firstFrame;
     p.conns++;
+    if (p.conns === 1) p.history = o.history;
     p.states.set(o.state, (p.states.get(o.state) ?? 0) + 1);
     if (p.first.frame < 0 || (o.firstFrame > 0 && o.firstFrame < p.first.frame)) p.first = { frame: o.firstFrame, sec: o.tsSec, nsec: o.tsNsec };
     if (o.lastFrame > p.last.frame) p.last = { frame: o.lastFrame, sec: o.lastTsSec, nsec: o.lastTsNsec };
@@ -797,6 +800,7 @@ export class GotomeetingCheck implements Check {
         connections: a.conns,
         state: mostCommon(a.states),
         states: Object.fromEntries([...a.states].sort()),
+        history: a.history,
         answered: a.answered,
         synAckTtl: a.synAckTtl >= 0 ? a.synAckTtl : null,
         hops: a.hops >= 0 ? a.hops : null,
@@ -811,6 +815,8 @@ export class GotomeetingCheck implements Check {
         httpLocation: a.http?.location ?? null,
         via: a.http?.via ?? null,
         server: a.http?.server ?? null,
+        wwwAuthenticate: a.http !== null && a.http.wwwAuthenticate.length > 0 ? a.http.wwwAuthenticate : null,
+        proxyAuthenticate: a.http !== null && a.http.proxyAuthenticate.length > 0 ? a.http.proxyAuthenticate : null,
         resetAfterData: a.resets,
         intercepted: p.intercepted,
         reference: e.ref === p,

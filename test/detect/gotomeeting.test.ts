@@ -526,6 +526,9 @@ test('GoTo web pages are not interception: redirect to another GoTo name, Basic 
   const { result, findings } = check.finish();
   assert.deepEqual(findings, []);
   assert.deepEqual(result.targets.map((t: any) => [t.ip, t.verdict, t.identifiedBy.join()]), [['13.32.1.1', 'direct', 'host'], ['13.32.1.2', 'direct', 'host']]);
+  const api = (result.targets[1] as any).ports['80'];
+  assert.deepEqual([api.httpStatus, api.wwwAuthenticate, api.proxyAuthenticate, api.signals.map((x: any) => x.kind)], [401, ['Bearer'], null, ['http-auth']]);
+  assert.equal(api.intercepted, false, 'a Bearer 401 outside the GoTo ranges is only supporting');
   assert.equal(result.status, 'pass');
 });
 

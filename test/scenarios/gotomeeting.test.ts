@@ -152,6 +152,7 @@ test('intercepted: WSA answers 443/80 from 0 hops, 8200 reaches the server 4 hop
     signals: ['ttl-differs', 'rtt-differs', 'http-redirect', 'via-proxy'],
   });
   assert.deepEqual([t.ports['8200'].rttMs, t.ports['443'].rttMs, t.ports['80'].rttMs], [80.503, 0.04, 0.1]);
+  for (const port of ['8200', '443', '80']) assert.match(t.ports[port].history, /^ShAD/, `${port}: ${t.ports[port].history}`);
 
   assert.deepEqual(findings.map((f) => f.id), ['gtm-intercepted', 'proxy-intercepted']);
   const [g, p] = findings;
