@@ -3,15 +3,16 @@
 // captures of 0.5–2 MiB, each copied several times, plus copies of the repository's
 // captures/**/*.pcap and the small scenario captures of the batch tests) and removes it.
 //
-// Each configuration runs twice (the first run also warms the page cache); the faster run
-// counts. Peak RSS is the batch process's VmHWM (all worker threads share the process);
+// Each configuration runs three times, alternating (the first run also warms the page
+// cache); the fastest run counts. The load average is reported with the figures: on a
+// machine busy with other work the speedup of --jobs 2 cannot show. Peak RSS is the batch process's VmHWM (all worker threads share the process);
 // per-worker figures are each worker's largest V8 heap, from the hidden --stats flag.
 //
 // Alone: node dist/test/bench/batch-bench.js [files-per-seed]
 
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from './generate.js';
@@ -29,6 +30,8 @@ interface Stats {
 
 interface Run {
   ms: number;
+  /** user + system CPU seconds of the batch process (all its threads) */
+  cpuS: number;
   peakRssMiB: number;
   code: number | null;
   stats: Stats | null;
@@ -42,10 +45,15 @@ function runBatch(dir: string, jobs: number): Promise<Run> {
     let err = '';
     child.stderr.on('data', (d: Buffer) => { if (err.length < 1 << 20) err += d.toString(); });
     let hwmKb = 0;
+    let ticks = 0;
     const poll = setInterval(() => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) hwmKb = Math.max(hwmKb, Number(m[1]));
+        // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks, after the ')'
+        const st = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        ticks = Math.max(ticks, Number(f[11]) + Number(f[12]));
       } catch { /* exited */ }
     }, 20);
     child.on('error', (e) => { clearInterval(poll); reject(e); });
@@ -55,7 +63,7 @@ function runBatch(dir: string, jobs: number): Promise<Run> {
       const m = /wirecheck: stats (\{.*\})/.exec(err);
       const stats = m ? JSON.parse(m[1]) as Stats : null;
       if (stats) hwmKb = Math.max(hwmKb, stats.maxRssKiB);
-      resolve({ ms, peakRssMiB: Math.round(hwmKb / 1024), code, stats });
+      resolve({ ms, cpuS: ticks / 100, peakRssMiB: Math.round(hwmKb / 1024), code, stats });
     });
   });
 }
@@ -93,7 +101,8 @@ export async function benchBatch(copies = 8): Promise<Record<string, number | st
   const { dir, files, bytes } = buildFolder(copies);
   try {
     const best: Record<number, Run> = {};
-    for (const jobs of [1, 2, 1, 2]) {
+    const load = loadavg()[0];
+    for (const jobs of [1, 2, 1, 2, 1, 2]) {
       const r = await runBatch(dir, jobs);
       if (r.code === null || r.code > 2) throw new Error(`batch --jobs ${jobs} failed (exit ${r.code})`);
       if (!best[jobs] || r.ms < best[jobs].ms) best[jobs] = r;
@@ -108,12 +117,14 @@ export async function benchBatch(copies = 8): Promise<Record<string, number | st
       row[`jobs ${jobs} s`] = Number((r.ms / 1000).toFixed(2));
       row[`jobs ${jobs} files/s`] = Math.round(files / (r.ms / 1000));
       row[`jobs ${jobs} MB/s`] = Number((mb / (r.ms / 1000)).toFixed(1));
+      row[`jobs ${jobs} CPU s (user+sys)`] = Number(r.cpuS.toFixed(2));
       row[`jobs ${jobs} peak RSS MiB (process)`] = r.peakRssMiB;
       row[`jobs ${jobs} peak heap MiB per worker`] = r.stats
         ? r.stats.workers.map((w) => (w.peakHeapKiB / 1024).toFixed(1)).join(' / ') : 'n/a';
     }
     row['speedup jobs 2 / jobs 1'] = Number((best[1].ms / best[2].ms).toFixed(2));
     row['target'] = 'speedup ≥ 1.7';
+    row['load average before / after'] = `${load.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`;
     return row;
   } finally {
     rmSync(dir, { recursive: true, force: true });
