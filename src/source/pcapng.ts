@@ -25,6 +25,7 @@
 // - packet block: captured length that does not fit in the block: BAD_BLOCK_LENGTH; more than
 //   262144: `pcapng/CAPLEN_TOO_LARGE`; unknown interface id: `pcapng/BAD_INTERFACE_ID`;
 //   options running past the block: `pcapng/BAD_OPTION` (tshark parses them too). All stop.
+// - more than 65536 interfaces in one section: `pcapng/TOO_MANY_INTERFACES`, stop (memory bound).
 //   Captured length > original length: kept, `pcapng/CAPLEN_GT_ORIGLEN` counted.
 // - Simple Packet Block: captured length = min(original length, snap length of interface 0
 //   when not 0), and the block holds exactly that much data (padded to 4), as the spec says
@@ -76,6 +77,12 @@ function minBlockLen(type: number): number {
 function isBuffered(type: number): boolean {
   return type === BT_EPB || type === BT_SPB || type === BT_PB || type === BT_IDB || type === BT_SHB;
 }
+
+/** interfaces one section may describe */
+export const MAX_INTERFACES = 65536;
+
+/** if_tsresol byte -> resolution, shared by every interface that uses it */
+const RESOLUTIONS: TsResolution[] = [];
 
 function pad4(n: number): number {
   const r = n % 4;
@@ -250,6 +257,11 @@ export class PcapngParser implements RecordParser {
   }
 
   private interface(b: Buffer, o: number, lr: number, le: boolean): void {
+    if (this.ifaces.length >= MAX_INTERFACES) {
+      // every interface costs memory for the whole section: bound it (real files have a handful)
+      this.damage('TOO_MANY_INTERFACES', `more than ${MAX_INTERFACES} interfaces in one section`);
+      return;
+    }
     const linkType = le ? b.readUInt16LE(o + 8) : b.readUInt16BE(o + 8);
     const snaplen = le ? b.readUInt32LE(o + 12) : b.readUInt32BE(o + 12);
     let tsresol: number | undefined;
@@ -268,7 +280,8 @@ export class PcapngParser implements RecordParser {
       else if (code === 14 && len === 8) offsetSec = Number(le ? b.readBigInt64LE(p + 4) : b.readBigInt64BE(p + 4));
       p += 4 + pad4(len);
     }
-    const res = tsResolution(tsresol);
+    const key = tsresol ?? 6;
+    const res = RESOLUTIONS[key] ?? (RESOLUTIONS[key] = tsResolution(key));
     const info = this.ctx.info;
     const iface: Iface = { linkType, snaplen, res, offsetSec, globalIndex: this.sectionBase + this.ifaces.length };
     this.ifaces.push(iface);

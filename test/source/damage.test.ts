@@ -444,3 +444,15 @@ test('property: mutations in length fields (the likeliest damage) never throw ei
     { numRuns: 1500, seed: 42, endOnFailure: true },
   );
 });
+
+test('pcapng: interfaces per section are bounded (memory must not grow with the file)', async () => {
+  const idbs: NgSection['blocks'] = Array.from({ length: 65537 }, () => ({ kind: 'idb' as const, linkType: 1 }));
+  const ok = buildPcapng([{ blocks: [...idbs.slice(0, 65536), { kind: 'epb', ifid: 65535, ticks: 1n, data: packetBytes(10, 1) }] }]);
+  const r1 = await readBuffer(ok);
+  assert.equal(r1.frames.length, 1);
+  assert.equal(r1.frames[0].ifIndex, 65535);
+  assert.deepEqual(codes(r1), []);
+  const r2 = await readBuffer(buildPcapng([{ blocks: [{ kind: 'idb', linkType: 1 }, { kind: 'epb', ifid: 0, ticks: 1n, data: packetBytes(10, 1) }, ...idbs] }]));
+  assert.equal(r2.frames.length, 1);
+  assert.deepEqual(codes(r2), ['pcapng/TOO_MANY_INTERFACES']);
+});
