@@ -34,18 +34,33 @@ export function parseIp(text: string): Uint8Array | null {
   return parseIPv4(text);
 }
 
-function parseIPv4(text: string): Uint8Array | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    out[i] = v;
+/** Dotted quad -> uint32, or -1 when the text is not one (no regex: this runs per flow). */
+export function ipv4ToU32(text: string): number {
+  const n = text.length;
+  if (n < 7 || n > 15) return -1;
+  let v = 0, part = 0, digits = 0, dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      v = v * 256 + part;
+      part = 0; digits = 0; dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (++digits > 3) return -1;
+      part = part * 10 + (c - 48);
+      if (part > 255) return -1;
+    } else {
+      return -1;
+    }
   }
-  return out;
+  if (dots !== 3 || digits === 0) return -1;
+  return v * 256 + part;
+}
+
+function parseIPv4(text: string): Uint8Array | null {
+  const v = ipv4ToU32(text);
+  if (v < 0) return null;
+  return Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
 }
 
 function parseIPv6(text: string): Uint8Array | null {
@@ -131,10 +146,17 @@ function inCidr(c: Cidr, a: Uint8Array): boolean {
   return (a[full] & mask) === c.bytes[full];
 }
 
-/** A set of CIDR ranges with a per-address memo (addresses repeat a lot in captures). */
+/**
+ * A set of CIDR ranges. IPv4 membership is a few integer compares on the parsed address (no
+ * allocation, no memo to thrash on captures with a million distinct addresses); IPv6 uses a
+ * bounded per-address memo.
+ */
 export class CidrSet {
   private readonly ranges: Cidr[] = [];
-  private readonly memo = new Map<string, Cidr | null>();
+  private v4net: number[] = [];
+  private v4mask: number[] = [];
+  private v4idx: number[] = [];
+  private readonly memo6 = new Map<string, Cidr | null>();
 
   constructor(items: Iterable<string> = []) {
     for (const it of items) this.add(it);
@@ -145,7 +167,13 @@ export class CidrSet {
     const c = parseCidr(text);
     if (!c) return false;
     this.ranges.push(c);
-    this.memo.clear();
+    if (c.bytes.length === 4) {
+      const mask = c.prefix === 0 ? 0 : (0xffffffff << (32 - c.prefix)) >>> 0;
+      this.v4net.push(((c.bytes[0] << 24) | (c.bytes[1] << 16) | (c.bytes[2] << 8) | c.bytes[3]) >>> 0);
+      this.v4mask.push(mask);
+      this.v4idx.push(this.ranges.length - 1);
+    }
+    this.memo6.clear();
     return true;
   }
 
@@ -153,15 +181,22 @@ export class CidrSet {
     return this.ranges.length;
   }
 
-  /** The first range containing the address (text form), or null. */
+  /** The first range (in insertion order among ranges of the family) containing the address, or null. */
   match(ip: string): Cidr | null {
-    const hit = this.memo.get(ip);
+    if (this.ranges.length === 0) return null;
+    const v = ipv4ToU32(ip);
+    if (v >= 0) {
+      const net = this.v4net, mask = this.v4mask;
+      for (let i = 0; i < net.length; i++) if (((v & mask[i]) >>> 0) === net[i]) return this.ranges[this.v4idx[i]];
+      return null;
+    }
+    const hit = this.memo6.get(ip);
     if (hit !== undefined) return hit;
     const a = parseIp(ip);
     let found: Cidr | null = null;
-    if (a) for (const c of this.ranges) if (inCidr(c, a)) { found = c; break; }
-    if (this.memo.size > 65536) this.memo.clear();
-    this.memo.set(ip, found);
+    if (a && a.length === 16) for (const c of this.ranges) if (inCidr(c, a)) { found = c; break; }
+    if (this.memo6.size >= 16384) this.memo6.clear();
+    this.memo6.set(ip, found);
     return found;
   }
 
@@ -185,8 +220,11 @@ export function nameGlob(pattern: string): (name: string) => boolean {
   return (name: string) => re.test(name.toLowerCase().replace(/\.$/, ''));
 }
 
-/** A matcher for a list of name globs. */
+/** A matcher for a list of name globs: one regular expression for all of them. */
 export function nameMatcher(patterns: readonly string[]): (name: string) => boolean {
-  const fns = patterns.map(nameGlob);
-  return (name: string) => fns.some((f) => f(name));
+  if (patterns.length === 0) return () => false;
+  const alts = patterns.map((p) => p.toLowerCase().replace(/\.$/, '').split('*')
+    .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*'));
+  const re = new RegExp('^(?:' + alts.join('|') + ')\\.?$', 'i');
+  return (name: string) => re.test(name);
 }
