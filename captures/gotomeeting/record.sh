@@ -23,7 +23,7 @@
 # Lab (namespace prefix wcg-, addresses in 10.33.0.0/16; nothing leaves the namespaces):
 #
 #   wcg-cli 10.33.1.10 --- 10.33.1.1 wcg-gw 10.33.2.1 --- 10.33.2.2 wcg-r1 10.33.3.1 ---
-#     [wcg-dly: delay-bridge.py, 35 ms each way] --- 10.33.3.2 wcg-r2 10.33.4.1 ---
+#     [wcg-dly: captures/tools/delay-bridge.py, 35 ms each way] --- 10.33.3.2 wcg-r2 10.33.4.1 ---
 #     10.33.4.2 wcg-r3 10.33.9.1 --- wcg-srv 10.33.9.10 (GoToMeeting EGW), 10.33.9.20 (web)
 #
 # wcg-gw is the client's gateway, firewall, DNS server (dnsmasq, real names) and, in the
@@ -53,7 +53,7 @@ cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   sleep 0.3
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   PIDS=()
   for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
   rm -rf /etc/netns/wcg-cli /etc/netns/wcg-gw
@@ -135,7 +135,7 @@ lab_up() {
   echo "nameserver 10.33.1.1" > /etc/netns/wcg-cli/resolv.conf
   echo "nameserver 10.33.1.1" > /etc/netns/wcg-gw/resolv.conf
 
-  bg wcg-dly python3 "$HERE/delay-bridge.py" d0 d1 35 "$LIFE"
+  bg wcg-dly python3 "$REPO/captures/tools/delay-bridge.py" d0 d1 35 "$LIFE"
   local p="$WORK/pki"
   bg wcg-srv node "$HERE/egw-server.mjs" --addr 10.33.9.10 --tls-ports 8200,443 --http-port 80 \
     --cert "$p/egw.chain" --key "$p/egw.key" --server-header GoTo-EGW-lab --max-seconds "$LIFE"
@@ -204,6 +204,10 @@ scenario() {
     *) echo "record.sh: unknown scenario $name" >&2; exit 2 ;;
   esac
   wait_ready
+  # warm the client's path to the server (neighbour caches along the routers) before recording,
+  # so the first handshake shows the path's delay, not address resolution (a closed port: the
+  # server resets at once, nothing lingers into the recording)
+  inns wcg-cli timeout 1 bash -c 'exec 3<>/dev/tcp/10.33.9.10/9' 2>/dev/null || true
   capture_start "$name"
   background
   case "$name" in
