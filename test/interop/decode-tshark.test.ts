@@ -50,7 +50,7 @@ import { FrameDecoder } from '../../src/decode/walk.js';
 import { isDecodedLinkType, linkTypeName } from '../../src/decode/linktypes.js';
 import { formatAddr } from '../../src/decode/addr.js';
 import type { Packet } from '../../src/decode/packet.js';
-import { capturesDir, hasTshark, need, publicCapturesDir, repoRoot } from '../helpers/env.js';
+import { capturesDir, need, publicCapturesDir, repoRoot } from '../helpers/env.js';
 
 const FIELDS = ['eth.src', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'udp.srcport', 'udp.dstport', 'tcp.flags'];
 const [ETH_SRC, IP_SRC, IP_DST, IP6_SRC, IP6_DST, TCP_SP, TCP_DP, UDP_SP, UDP_DP, TCP_FLAGS] = FIELDS.map((_, i) => i);
@@ -203,40 +203,45 @@ async function compareFile(path: string, tshark: Promise<Map<number, string[]>>)
   return res;
 }
 
-const files = [
-  ...listCaptures(capturesDir),
-  ...(need('public-captures') === false ? listCaptures(publicCapturesDir) : []),
-];
+const publicFiles = existsSync(publicCapturesDir) ? listCaptures(publicCapturesDir) : [];
+const files = [...listCaptures(capturesDir), ...publicFiles];
 
-// start tshark for several files at once; each test awaits its own
+// tshark runs for several files at once (4 in flight, in test order); each test awaits its own
 const pending = new Map<string, Promise<Map<number, string[]>>>();
-function prefetch(): void {
-  if (!hasTshark()) return;
-  let next = 0;
-  const run = (): void => {
-    if (next >= files.length) return;
-    const f = files[next++];
+let nextToStart = 0;
+let inFlight = 0;
+function pump(): void {
+  while (inFlight < 4 && nextToStart < files.length) {
+    const f = files[nextToStart++];
+    if (pending.has(f)) continue;
+    inFlight++;
     const pr = tsharkFields(f);
     pending.set(f, pr);
-    void pr.finally(run);
-  };
-  for (let i = 0; i < 4; i++) run();
+    void pr.finally(() => { inFlight--; pump(); });
+  }
+}
+function tsharkFor(f: string): Promise<Map<number, string[]>> {
+  pump();
+  let pr = pending.get(f);
+  if (pr === undefined) {                      // asked out of order (e.g. a name filter): start it now
+    pr = tsharkFields(f);
+    pending.set(f, pr);
+  }
+  return pr;
 }
 
 test('interop: there are captures to compare', { skip: need('tshark') }, () => {
   assert.ok(files.length > 0, 'no captures found');
-  prefetch();
+});
+
+test('interop: the public captures are present', { skip: need('public-captures') }, () => {
+  assert.ok(publicFiles.length > 0, `no captures in ${publicCapturesDir}`);
 });
 
 for (const f of files) {
   const name = f.startsWith(repoRoot) ? relative(repoRoot, f) : relative(publicCapturesDir, f);
   test(`interop: ${name} decodes as tshark reads it`, { skip: need('tshark') }, async (t) => {
-    let pr = pending.get(f);
-    while (pr === undefined) {                    // queued behind others: wait for its turn
-      await new Promise((r) => setTimeout(r, 20));
-      pr = pending.get(f);
-    }
-    const r = await compareFile(f, pr);
+    const r = await compareFile(f, tsharkFor(f));
     if (r.skipped !== null) { t.diagnostic(`not readable: ${r.skipped}`); return; }
     for (const [why, n] of r.reasons) t.diagnostic(`${n} x ${why}`);
     t.diagnostic(`${r.compared} of ${r.frames} frames compared`);
