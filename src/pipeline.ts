@@ -162,6 +162,7 @@ export async function analyzeSource(
       throw e;
     }
   }
+  decoder.finish();   // datagrams still incomplete: fragment/INCOMPLETE
   table.flushAll();
 
   const checkResults = [];
