@@ -831,7 +831,7 @@ export class WebProtectionCheck implements Check {
     }
     const fast = obs.rttMs >= 0 && delayMs >= 0 && delayMs < obs.rttMs / 2 && obs.rttMs - delayMs >= 2;
     // live captures stamp packets on arrival: a delay difference alone is then no proof
-    const timingTrusted = (this.ctx as CheckContext & { timing?: string }).timing !== 'arrival';
+    const timingTrusted = this.ctx.timing !== 'arrival';
     if (fast) {
       signals.push({ kind: 'rtt-differs', port: t.port, frame: rstFrame, value: `RST after ${fmtMs(delayMs)} vs SYN-ACK after ${fmtMs(obs.rttMs)} from ${obs.from}` });
     }

@@ -418,7 +418,7 @@ test('reset with the same hop count but far sooner than the path RTT: middlebox 
 
 test('live timing (stamped on arrival): a delay difference alone does not make a middlebox', () => {
   const ctx = mkCtx();
-  (ctx as CheckContext & { timing?: string }).timing = 'arrival';
+  ctx.timing = 'arrival';
   const { targets, findings } = run(ctx, (c) => {
     c.onDnsResponse!(resp(4, SEED_ANSWERS));
     c.onFlowEnd!(mkFlow({ server: SWG_IP, port: 80, syns: [[6, 0.5]], synAck: { frame: 7, t: 0.58, ttl: 52 }, respPkts: 3, state: 'SF' }));
