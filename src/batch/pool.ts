@@ -1,16 +1,21 @@
 // A pool of worker threads that runs independent tasks (batch: one capture file each).
 //
 // - `size` workers at most, started lazily (never more than there are tasks).
-// - One task per worker at a time, so a worker's memory is bounded by one file's analysis;
+// - A worker analyses one task at a time, so its memory is bounded by one file's analysis;
 //   each worker may also get a V8 heap limit (`maxOldGenerationSizeMb`).
-// - Tasks are pulled from an async iterable as workers become free, so discovery and
-//   analysis overlap.
+// - Prefetch: while a worker runs a task that `prefetchable(task)` calls small, the next task
+//   is already queued in that worker, so it never waits for the main thread between small
+//   files. After a big task nothing is queued behind it, so no task waits behind a long one
+//   while another worker is free.
+// - Tasks are pulled from an async iterable as workers need them, so discovery and analysis
+//   overlap.
 // - A task that throws, or a worker that dies (uncaught error, heap limit, exit), never
-//   stops the run: `onFailure(task, message)` turns it into that task's result and a fresh
-//   worker takes the next task. Only a worker that cannot even start (its module fails to
-//   load) makes `run` reject, since every later task would fail the same way.
-// - Results are handed to `onResult` in completion order; `run` waits for a returned
-//   promise before giving that worker its next task (backpressure from the output).
+//   stops the run: `onFailure(task, message)` turns it into that task's result, a fresh
+//   worker is started, and a task that was queued behind it is run there. Only a worker
+//   that cannot even start (its module fails to load) makes `run` reject, since every later
+//   task would fail the same way.
+// - Results are handed to `onResult` in each worker's completion order; `run` waits for a
+//   returned promise before that worker's loop goes on (backpressure from the output).
 
 import { Worker } from 'node:worker_threads';
 import type { WorkerInit } from './worker.js';
@@ -22,6 +27,8 @@ export interface PoolOptions<T, R> {
   init: unknown;
   /** the result to report for a task whose worker failed */
   onFailure(task: T, message: string): R;
+  /** may the next task be queued behind this one in the same worker? (default: never) */
+  prefetchable?(task: T): boolean;
   /** V8 old-generation limit per worker, MiB (undefined: Node's default) */
   maxOldGenerationSizeMb?: number;
   /** worker host module (default: ./worker.js next to this file) */
@@ -41,31 +48,42 @@ type Reply =
   | { type: 'done'; id: number; result: unknown; heap: number }
   | { type: 'fail'; id: number; message: string };
 
+interface Pending<T, R> {
+  id: number;
+  task: T;
+  resolve(r: R): void;
+  reject(e: Error): void;
+}
+
+/** One worker thread (replaced when it dies) and the tasks sent to it, oldest first. */
 class Slot<T, R> {
   worker: Worker | null = null;
   tasks = 0;
   peakHeap = 0;
-  private pending: { id: number; task: T; resolve: (r: R) => void } | null = null;
+  private readonly pending: Pending<T, R>[] = [];
+  private starting: Promise<void> | null = null;
   private readyWait: { resolve: () => void; reject: (e: Error) => void } | null = null;
 
-  constructor(private readonly pool: WorkerPool<T, R>, readonly index: number) {}
+  constructor(private readonly pool: WorkerPool<T, R>) {}
 
-  private start(): Promise<void> {
+  /** Start a worker (once, however many callers wait for it). */
+  private ensureStarted(): Promise<void> {
+    if (this.worker !== null && this.readyWait === null) return Promise.resolve();
+    if (this.starting !== null) return this.starting;
     const o = this.pool.options;
     const workerData: WorkerInit = { taskModule: o.taskModule, init: o.init };
     const w = new Worker(o.workerUrl ?? new URL('./worker.js', import.meta.url), {
       workerData,
       resourceLimits: o.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: o.maxOldGenerationSizeMb } : undefined,
-      stdout: false,
-      stderr: false,
     });
     this.worker = w;
     this.pool.stats.workersStarted++;
-    const ready = new Promise<void>((resolve, reject) => { this.readyWait = { resolve, reject }; });
+    this.starting = new Promise<void>((resolve, reject) => { this.readyWait = { resolve, reject }; })
+      .finally(() => { this.starting = null; });
     w.on('message', (m: Reply) => this.onMessage(w, m));
     w.on('error', (e: Error & { code?: string }) => this.onDeath(w, describeDeath(e, o.maxOldGenerationSizeMb)));
     w.on('exit', (code) => this.onDeath(w, `worker exited with code ${code}`));
-    return ready;
+    return this.starting;
   }
 
   private onMessage(w: Worker, m: Reply): void {
@@ -76,9 +94,10 @@ class Slot<T, R> {
       r?.resolve();
       return;
     }
-    const p = this.pending;
-    if (p === null || p.id !== m.id) return;
-    this.pending = null;
+    // the worker runs its tasks in order: the answer is for the oldest
+    const p = this.pending[0];
+    if (p === undefined || p.id !== m.id) return;
+    this.pending.shift();
     if (m.type === 'done') {
       if (m.heap > this.peakHeap) this.peakHeap = m.heap;
       p.resolve(m.result as R);
@@ -94,23 +113,35 @@ class Slot<T, R> {
     if (this.readyWait) {
       const r = this.readyWait;
       this.readyWait = null;
-      r.reject(new Error(`batch worker failed to start: ${why}`));
+      const err = new Error(`batch worker failed to start: ${why}`);
+      r.reject(err);
+      for (const p of this.pending.splice(0)) p.reject(err);
       return;
     }
     this.pool.stats.workersLost++;
-    const p = this.pending;
-    this.pending = null;
-    if (p) p.resolve(this.pool.options.onFailure(p.task, `the analysis crashed (${why}); the worker was replaced`));
+    // the oldest task was running: it is the one that failed
+    const failed = this.pending.shift();
+    if (failed) failed.resolve(this.pool.options.onFailure(failed.task, `the analysis crashed (${why}); the worker was replaced`));
+    // tasks queued behind it never started: run them on a new worker
+    const queued = this.pending.splice(0);
+    if (queued.length > 0) {
+      this.ensureStarted().then(
+        () => { for (const p of queued) this.post(p); },
+        (e: Error) => { for (const p of queued) p.reject(e); },
+      );
+    }
   }
 
+  private post(p: Pending<T, R>): void {
+    this.pending.push(p);
+    this.worker!.postMessage({ id: p.id, task: p.task });
+  }
+
+  /** Run a task in this slot's worker (queued behind the tasks already sent). */
   async exec(id: number, task: T): Promise<R> {
-    if (this.worker === null) await this.start();
-    const w = this.worker!;
+    await this.ensureStarted();
     this.tasks++;
-    return new Promise<R>((resolve) => {
-      this.pending = { id, task, resolve };
-      w.postMessage({ id, task });
-    });
+    return new Promise<R>((resolve, reject) => this.post({ id, task, resolve, reject }));
   }
 
   async stop(): Promise<void> {
@@ -133,13 +164,13 @@ export class WorkerPool<T, R> {
   private nextId = 1;
   private stopping = false;
 
+  constructor(readonly options: PoolOptions<T, R>) {
+    if (!(options.size >= 1)) throw new RangeError('WorkerPool: size must be at least 1');
+  }
+
   /** Finish the tasks in progress, start no more (e.g. on Ctrl-C); run() then resolves. */
   stop(): void {
     this.stopping = true;
-  }
-
-  constructor(readonly options: PoolOptions<T, R>) {
-    if (!(options.size >= 1)) throw new RangeError('WorkerPool: size must be at least 1');
   }
 
   /** Run every task; resolves when all results were handed to onResult. */
@@ -149,27 +180,43 @@ export class WorkerPool<T, R> {
       : (tasks as Iterable<T>)[Symbol.iterator]();
     // pulls are serialized: one next() at a time whatever the iterator is
     let pulling: Promise<IteratorResult<T>> = Promise.resolve({ done: false, value: undefined as unknown as T });
-    let finished = false;
+    let exhausted = false;
+    const end: IteratorResult<T> = { done: true, value: undefined };
     const pull = (): Promise<IteratorResult<T>> => {
-      const end: IteratorResult<T> = { done: true, value: undefined };
-      pulling = pulling.then((): Promise<IteratorResult<T>> => (finished ? Promise.resolve(end) : Promise.resolve(it.next())))
-        .then((r) => { if (r.done) finished = true; return r; });
+      pulling = pulling.then((): Promise<IteratorResult<T>> => (exhausted ? Promise.resolve(end) : Promise.resolve(it.next())))
+        .then((r) => { if (r.done) exhausted = true; return r; });
       return pulling;
     };
+    const prefetchable = this.options.prefetchable ?? (() => false);
     let failure: unknown = null;
+
     const loop = async (slot: Slot<T, R>): Promise<void> => {
+      const inflight: { task: T; result: Promise<R> }[] = [];
       for (;;) {
-        if (failure !== null || this.stopping) return;
-        const n = await pull();
-        if (n.done || this.stopping) return;
-        const r = await slot.exec(this.nextId++, n.value);
+        const stop = failure !== null || this.stopping;
+        const wantMore = !stop && !exhausted &&
+          (inflight.length === 0 || (inflight.length === 1 && prefetchable(inflight[0].task)));
+        if (wantMore) {
+          const n = await pull();
+          // (a task pulled while stopping is dropped: it was never started)
+          if (!n.done && !this.stopping && failure === null) {
+            const result = slot.exec(this.nextId++, n.value);
+            result.catch(() => undefined);   // awaited below; avoid an unhandled rejection meanwhile
+            inflight.push({ task: n.value, result });
+            continue;
+          }
+        }
+        const first = inflight.shift();
+        if (first === undefined) return;
+        const r = await first.result;
         this.stats.tasks++;
-        await onResult(n.value, r);
+        await onResult(first.task, r);
       }
     };
+
     const loops: Promise<void>[] = [];
     for (let i = 0; i < this.options.size; i++) {
-      const slot = new Slot(this, i);
+      const slot = new Slot(this);
       this.slots.push(slot);
       loops.push(loop(slot).catch((e) => { if (failure === null) failure = e; }));
     }

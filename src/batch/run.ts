@@ -45,6 +45,8 @@ export interface FailedFile {
 
 /** files discovery may run ahead of the workers (bounds the main thread's memory) */
 export const LOOKAHEAD = 100_000;
+/** a worker gets its next file early only while its current one is at most this big */
+export const PREFETCH_MAX_BYTES = 16 << 20;
 
 export type BatchFormat = 'table' | 'json' | 'ndjson';
 
@@ -211,6 +213,8 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
     maxOldGenerationSizeMb: o.maxOldGenerationSizeMb,
     workerUrl: o.workerUrl,
     onFailure: (t, message) => o.errorOutput({ ...t, code: 'INTERNAL', message }),
+    // queue the next file behind a small one (a few ms of work), never behind a big one
+    prefetchable: (t) => t.size <= PREFETCH_MAX_BYTES,
   });
 
   let interrupted = false;

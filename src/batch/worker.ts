@@ -2,7 +2,7 @@
 // task module named in workerData, builds the task function with `createTask(init)`, and
 // then runs one task per message, posting the result back.
 //
-// Messages (main -> worker): { id, task }.
+// Messages (main -> worker): { id, task }; tasks are run one at a time, in order.
 // Messages (worker -> main): { type: 'ready' } once, then per task
 //   { type: 'done', id, result, heap } or { type: 'fail', id, message }
 // where `heap` is the worker's V8 heap size in bytes after the task (for --stats).
@@ -28,19 +28,29 @@ const mod = (await import(data.taskModule)) as { createTask?: (init: unknown) =>
 if (typeof mod.createTask !== 'function') throw new Error(`batch worker: ${data.taskModule} does not export createTask`);
 const run = await mod.createTask(data.init);
 
-port.on('message', (msg: { id: number; task: unknown }) => {
-  let p: Promise<unknown>;
-  try {
-    p = Promise.resolve(run(msg.task));
-  } catch (e) {
-    p = Promise.reject(e);
+// Tasks run one at a time, in the order they came (the pool may queue the next one early).
+const queue: { id: number; task: unknown }[] = [];
+let busy = false;
+
+async function drain(): Promise<void> {
+  busy = true;
+  while (queue.length > 0) {
+    const msg = queue.shift()!;
+    try {
+      const result = await run(msg.task);
+      port!.postMessage({ type: 'done', id: msg.id, result, heap: getHeapStatistics().total_heap_size });
+    } catch (e) {
+      port!.postMessage({
+        type: 'fail', id: msg.id,
+        message: e instanceof Error ? (process.env.WIRECHECK_DEBUG ? String(e.stack) : e.message) : String(e),
+      });
+    }
   }
-  p.then(
-    (result) => port.postMessage({ type: 'done', id: msg.id, result, heap: getHeapStatistics().total_heap_size }),
-    (e: unknown) => port.postMessage({
-      type: 'fail', id: msg.id,
-      message: e instanceof Error ? (process.env.WIRECHECK_DEBUG ? String(e.stack) : e.message) : String(e),
-    }),
-  );
+  busy = false;
+}
+
+port.on('message', (msg: { id: number; task: unknown }) => {
+  queue.push(msg);
+  if (!busy) void drain();
 });
 port.postMessage({ type: 'ready' });

@@ -3,6 +3,10 @@
 export interface FakeTask {
   n: number;
   do?: 'ok' | 'throw' | 'exit' | 'uncaught' | 'oom' | 'slow';
+  /** with 'slow': how long (default 30 ms) */
+  ms?: number;
+  /** for the pool's prefetchable() */
+  big?: boolean;
 }
 
 export function createTask(init: { tag: string; failInit?: boolean }): (t: FakeTask) => Promise<unknown> | unknown {
@@ -16,7 +20,7 @@ export function createTask(init: { tag: string; failInit?: boolean }): (t: FakeT
         const hog: unknown[] = [];
         for (;;) hog.push(new Array(1e5).fill({ n: t.n }));
       }
-      case 'slow': await new Promise((r) => setTimeout(r, 30)); break;
+      case 'slow': await new Promise((r) => setTimeout(r, t.ms ?? 30)); break;
       default: break;
     }
     return { tag: init.tag, n: t.n, square: t.n * t.n, thread: (await import('node:worker_threads')).threadId };

@@ -7,9 +7,10 @@ const taskModule = new URL('./fake-task.js', import.meta.url).href;
 
 interface Out { tag?: string; n: number; square?: number; thread?: number; failed?: string }
 
-function pool(size: number, extra: { failInit?: boolean; maxOldGenerationSizeMb?: number } = {}): WorkerPool<FakeTask, Out> {
+function pool(size: number, extra: { failInit?: boolean; maxOldGenerationSizeMb?: number; prefetch?: (t: FakeTask) => boolean } = {}): WorkerPool<FakeTask, Out> {
   return new WorkerPool<FakeTask, Out>({
     size,
+    prefetchable: extra.prefetch,
     taskModule,
     init: { tag: 't', failInit: extra.failInit },
     maxOldGenerationSizeMb: extra.maxOldGenerationSizeMb,
@@ -79,4 +80,36 @@ test('an error from the result handler stops the run and is reported', async () 
   let seen = 0;
   await assert.rejects(p.run(Array.from({ length: 50 }, (_, n) => ({ n })), () => { if (++seen === 5) throw new Error('disk full'); }), /disk full/);
   assert.ok(seen < 50);
+});
+
+test('prefetch: every task once, with a worker crash while a task waits behind the crashing one', async () => {
+  const p = pool(2, { prefetch: () => true });
+  const got = new Map<number, Out>();
+  const tasks: FakeTask[] = [];
+  for (let n = 0; n < 30; n++) tasks.push({ n, do: n === 4 || n === 17 ? 'exit' : n === 9 ? 'throw' : 'slow', ms: 5 });
+  await p.run(tasks, (t, r) => { assert.ok(!got.has(t.n), `task ${t.n} twice`); got.set(t.n, r); });
+  assert.equal(got.size, 30);
+  for (const [n, r] of got) {
+    if (n === 4 || n === 17) assert.match(r.failed!, /worker exited with code 3/);
+    else if (n === 9) assert.match(r.failed!, /task 9 threw/);
+    else assert.equal(r.square, n * n, `task ${n}: ${JSON.stringify(r)}`);
+  }
+  assert.equal(p.stats.workersLost, 2);
+});
+
+test('prefetch: nothing waits behind a big task while another worker is free', async () => {
+  const tasks: FakeTask[] = [{ n: 0, do: 'slow', ms: 600, big: true }];
+  for (let n = 1; n <= 8; n++) tasks.push({ n, do: 'slow', ms: 10 });
+  const run = async (prefetch: (t: FakeTask) => boolean): Promise<Map<number, Out>> => {
+    const got = new Map<number, Out>();
+    await pool(2, { prefetch }).run(tasks, (t, r) => { got.set(t.n, r); });
+    return got;
+  };
+  const smart = await run((t) => !t.big);
+  const bigThread = smart.get(0)!.thread;
+  for (let n = 1; n <= 8; n++) assert.notEqual(smart.get(n)!.thread, bigThread, `task ${n} ran behind the big one`);
+  // the control: prefetching behind everything queues a small task behind the big one
+  const naive = await run(() => true);
+  const behind = [...naive.entries()].filter(([n, r]) => n > 0 && r.thread === naive.get(0)!.thread);
+  assert.ok(behind.length >= 1, 'the control should show the effect');
 });
