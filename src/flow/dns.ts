@@ -3,7 +3,8 @@
 // The flow table hands it the payloads of the flows where DNS is decoded (either port 53; a
 // configured resolver address on a configured port, e.g. UDP/443 to 208.67.222.222, which is
 // plain DNS there whatever tshark calls it; or a flow an observer asked WANT_DNS for). It
-// decodes messages with `dns-packet` (about 3 µs each, so only there), pairs queries with
+// decodes messages (with the fast reader of dns-wire.ts, falling back to `dns-packet` for
+// anything it does not accept; dns-packet costs about 3 µs a message), pairs queries with
 // responses per flow, and hands every query on exactly once as a DnsTransaction:
 //
 // - pairing: query <-> response by flow + DNS id (+ question name/type when both have one);
@@ -43,6 +44,7 @@ import type {
 } from './types.js';
 import type { NameCache } from './names.js';
 import { normalizeName } from './names.js';
+import { parseDnsMessage, type WireMessage } from './dns-wire.js';
 
 export const DNS_MAX_PENDING = 50;
 const MAX_QUERY_FRAMES = 16;
@@ -147,8 +149,8 @@ export class DnsService {
     if (st.transport === 'udp') {
       const claimed = pkt.payloadLen;
       if (claimed <= 0) return;
-      const view = pkt.data.subarray(pkt.payloadOff, pkt.payloadEnd);
-      this.onMessage(st, ctx, view, view.length < claimed);
+      const off = pkt.payloadOff, end = pkt.payloadEnd;
+      this.onMessage(st, ctx, pkt.data, off, end, end - off < claimed);
     } else {
       this.onTcpSegment(st, ctx, pkt);
     }
@@ -198,7 +200,7 @@ export class DnsService {
         if (d.msgLen === 0) continue;
         // fast path: the whole message is captured inside this segment
         if (end - pos >= d.msgLen && capEnd - pos >= d.msgLen) {
-          this.onMessage(st, ctx, data.subarray(pos, pos + d.msgLen), false);
+          this.onMessage(st, ctx, data, pos, pos + d.msgLen, false);
           pos += d.msgLen;
           continue;
         }
@@ -213,7 +215,7 @@ export class DnsService {
       if (d.msgHave === d.msgLen) {
         const m = d.msg;
         d.msg = null;
-        this.onMessage(st, ctx, m, d.tainted, d.tainted ? d.known : undefined);
+        this.onMessage(st, ctx, m, 0, m.length, d.tainted, d.tainted ? d.known : undefined);
       }
     }
   }
@@ -222,12 +224,12 @@ export class DnsService {
   // Messages
 
   /**
-   * One whole DNS message (`truncated`: the capture holds only the first `buf.length` bytes of
-   * it, or for TCP a prefix given by `known`).
+   * One whole DNS message in buf[off, end) (`truncated`: the capture holds only those first
+   * bytes of it, or for TCP only a prefix of `known` bytes).
    */
-  private onMessage(st: DnsFlowState, ctx: MsgCtx, buf: Buffer, truncated: boolean, known?: number): void {
+  private onMessage(st: DnsFlowState, ctx: MsgCtx, data: Buffer, off: number, end: number, truncated: boolean, known?: number): void {
     if (truncated) {
-      const head = known === undefined ? buf : buf.subarray(0, known);
+      const head = data.subarray(off, known === undefined ? end : off + known);
       this.stats.truncated++;
       const h: Header = {
         id: head.length >= 2 ? head.readUInt16BE(0) : -1,
@@ -239,38 +241,31 @@ export class DnsService {
       return;
     }
     const fromServer = ctx.dir === st.serverDir;
-    if (fromServer && buf.length >= 8 && buf.subarray(0, 8).equals(DNSCRYPT_RESOLVER_MAGIC)) {
+    if (fromServer && end - off >= 8 && startsWithMagic(data, off)) {
       this.stats.encryptedResponses++;
       this.onEncryptedResponse(st, ctx);
       return;
     }
-    let msg: dnsPacket.DecodedPacket;
-    try {
-      msg = dnsPacket.decode(buf);
-    } catch (e) {
-      if (!fromServer && buf.length >= DNSCRYPT_MIN_QUERY) {
-        this.stats.encryptedQueries++;
-        this.onQuery(st, ctx, -1, buf.readUInt16BE(0), null, false, true, false);
+    let w = parseDnsMessage(data, off, end);
+    if (w === null) {
+      // not accepted by the fast reader: dns-packet decides (it is the reference decoder)
+      const buf = data.subarray(off, end);
+      try {
+        w = decodeWithDnsPacket(buf);
+      } catch (e) {
+        if (!fromServer && buf.length >= DNSCRYPT_MIN_QUERY) {
+          this.stats.encryptedQueries++;
+          this.onQuery(st, ctx, -1, buf.readUInt16BE(0), null, false, true, false);
+          return;
+        }
+        this.stats.malformed++;
+        this.opts.anomalies.add('dns', 'MALFORMED', ctx.frameNo,
+          `DNS message does not decode: ${e instanceof Error ? e.message : String(e)}`);
         return;
       }
-      this.stats.malformed++;
-      this.opts.anomalies.add('dns', 'MALFORMED', ctx.frameNo,
-        `DNS message does not decode: ${e instanceof Error ? e.message : String(e)}`);
-      return;
     }
-    const id = msg.id ?? 0;
-    const q0 = msg.questions && msg.questions.length > 0 ? msg.questions[0] : undefined;
-    const question: DnsQuestion | null = q0 ? {
-      name: normalizeName(String(q0.name)), type: String(q0.type), class: String(q0.class ?? 'IN'),
-    } : null;
-    if (!msg.flag_qr) {
-      this.onQuery(st, ctx, id, id, question, hasUmbrellaEdns(msg), false, false);
-    } else {
-      const rcode = String((msg as { rcode?: string }).rcode ?? 'NOERROR');
-      const answers: DnsAnswerRecord[] = [];
-      if (msg.answers) for (const a of msg.answers) answers.push(toAnswerRecord(a));
-      this.onResponse(st, ctx, id, rcode, question, answers, false, false);
-    }
+    if (!w.qr) this.onQuery(st, ctx, w.id, w.id, w.question, w.umbrellaEdns, false, false);
+    else this.onResponse(st, ctx, w.id, w.rcode, w.question, w.answers, false, false);
   }
 
   private onQuery(
@@ -441,6 +436,11 @@ export class DnsService {
 // -----------------------------------------------------------------------------------------
 // helpers
 
+function startsWithMagic(b: Uint8Array, off: number): boolean {
+  for (let k = 0; k < 8; k++) if (b[off + k] !== DNSCRYPT_RESOLVER_MAGIC[k]) return false;
+  return true;
+}
+
 function rcodeName(n: number): string {
   switch (n) {
     case 0: return 'NOERROR';
@@ -451,6 +451,25 @@ function rcodeName(n: number): string {
     case 5: return 'REFUSED';
     default: return 'RCODE_' + n;
   }
+}
+
+/**
+ * dns-packet's reading of a message in the fast reader's shape (answers only for responses,
+ * the Umbrella EDNS option only for queries). Throws whatever dns-packet throws.
+ */
+export function decodeWithDnsPacket(buf: Buffer): WireMessage {
+  const msg = dnsPacket.decode(buf);
+  const q0 = msg.questions && msg.questions.length > 0 ? msg.questions[0] : undefined;
+  const question: DnsQuestion | null = q0 ? {
+    name: normalizeName(String(q0.name)), type: String(q0.type), class: String(q0.class ?? 'IN'),
+  } : null;
+  const qr = !!msg.flag_qr;
+  const answers: DnsAnswerRecord[] = [];
+  if (qr && msg.answers) for (const a of msg.answers) answers.push(toAnswerRecord(a));
+  return {
+    id: msg.id ?? 0, qr, rcode: String((msg as { rcode?: string }).rcode ?? 'NOERROR'), question, answers,
+    umbrellaEdns: !qr && hasUmbrellaEdns(msg),
+  };
 }
 
 function sameQuestion(a: DnsQuestion | null, b: DnsQuestion | null): boolean {

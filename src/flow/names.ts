@@ -58,8 +58,10 @@ export function normalizeName(name: string): string {
 
 class BoundedNameCache implements NameCache {
   private readonly entries = new Map<string, NameEntry>();    // insertion order = age
-  private readonly owners = new Map<string, Set<string>>();   // address -> names owning an A/AAAA for it
-  private readonly aliases = new Map<string, Set<string>>();  // CNAME target -> names pointing at it
+  // address -> names owning an A/AAAA for it; CNAME target -> names pointing at it. A single
+  // name is stored as the string itself (most addresses have one owner), more as a Set.
+  private readonly owners = new Map<string, NameSet>();
+  private readonly aliases = new Map<string, NameSet>();
   private readonly maxNames: number;
   private readonly maxPer: number;
 
@@ -101,16 +103,17 @@ class BoundedNameCache implements NameCache {
     return e;
   }
 
-  private addEdge(e: NameEntry, list: Edge[], to: string, frameNo: number, reverse: Map<string, Set<string>>): void {
+  private addEdge(e: NameEntry, list: Edge[], to: string, frameNo: number, reverse: Map<string, NameSet>): void {
     for (const x of list) if (x.to === to) return;       // already known: keep the first frame
     if (list.length >= this.maxPer) {
       const old = list.shift() as Edge;
       unlink(reverse, old.to, e.name);
     }
     list.push({ to, frameNo });
-    let s = reverse.get(to);
-    if (!s) { s = new Set(); reverse.set(to, s); }
-    s.add(e.name);
+    const s = reverse.get(to);
+    if (s === undefined) reverse.set(to, e.name);
+    else if (typeof s === 'string') { if (s !== e.name) reverse.set(to, new Set([s, e.name])); }
+    else s.add(e.name);
   }
 
   private trim(): void {
@@ -124,8 +127,9 @@ class BoundedNameCache implements NameCache {
   }
 
   namesFor(address: string): NameFact[] {
-    const owners = this.owners.get(address.toLowerCase());
-    if (!owners) return [];
+    const held = this.owners.get(address.toLowerCase());
+    if (held === undefined) return [];
+    const owners = namesOf(held);
     // Walk from each owner back through the names whose CNAMEs lead to it; farthest first.
     const depth = new Map<string, { fact: NameFact; depth: number; order: number }>();
     let order = 0;
@@ -139,9 +143,7 @@ class BoundedNameCache implements NameCache {
     for (let d = 1; d <= MAX_CHAIN && frontier.length > 0; d++) {
       const next: string[] = [];
       for (const target of frontier) {
-        const als = this.aliases.get(target);
-        if (!als) continue;
-        for (const alias of als) {
+        for (const alias of namesOf(this.aliases.get(target))) {
           if (depth.has(alias)) continue;                  // loop or already reached
           const e = this.entries.get(alias);
           const edge = e?.cnames.find((x) => x.to === target);
@@ -200,7 +202,7 @@ class BoundedNameCache implements NameCache {
     for (const [target] of this.aliases) {
       if (!this.entries.has(target) && pred(target)) {
         let frameNo = -1;
-        for (const alias of this.aliases.get(target) as Set<string>) {
+        for (const alias of namesOf(this.aliases.get(target))) {
           const f = this.entries.get(alias)?.cnames.find((x) => x.to === target)?.frameNo ?? -1;
           if (f >= 0 && (frameNo < 0 || f < frameNo)) frameNo = f;
         }
@@ -211,11 +213,23 @@ class BoundedNameCache implements NameCache {
   }
 }
 
-function unlink(m: Map<string, Set<string>>, key: string, name: string): void {
+type NameSet = string | Set<string>;
+
+function namesOf(s: NameSet | undefined): readonly string[] | Set<string> {
+  if (s === undefined) return [];
+  return typeof s === 'string' ? [s] : s;
+}
+
+function unlink(m: Map<string, NameSet>, key: string, name: string): void {
   const s = m.get(key);
-  if (!s) return;
+  if (s === undefined) return;
+  if (typeof s === 'string') {
+    if (s === name) m.delete(key);
+    return;
+  }
   s.delete(name);
-  if (s.size === 0) m.delete(key);
+  if (s.size === 1) m.set(key, s.values().next().value as string);
+  else if (s.size === 0) m.delete(key);
 }
 
 export function createNameCache(limits: NameCacheLimits = {}): NameCache {

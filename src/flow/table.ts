@@ -112,8 +112,10 @@ const NCLS = 4;
 const CLS_FREE = 255;
 
 // per-flow flag bits
-const F_DNS = 1;
-const F_STREAMS = 2;
+const F_DNS = 1;          // DNS is decoded on this flow
+const F_STREAMS = 2;      // first bytes are collected
+const F_PIN = 4;          // the record is kept until the flow ends (someone is interested in it)
+const F_DNS_SRV1 = 8;     // the DNS server is the responder (else the originator)
 
 // per-direction flag bits
 const DF_SEQ = 1;     // nextSeq valid
@@ -122,6 +124,16 @@ const DF_ISN = 2;     // this direction sent a SYN; isn valid
 // shared, frozen: replaced by a fresh array before anything is added
 const EMPTY_NUMS = Object.freeze([]) as unknown as number[];
 const EMPTY_ICMP = Object.freeze([]) as unknown as IcmpErrorRef[];
+const NO_PAIR = Object.freeze([-1, -1]) as unknown as [number, number];
+
+/** A per-direction pair: the shared [-1, -1] when both are unset, else `cur` updated or a new pair. */
+function pair(cur: [number, number], a: number, b: number): [number, number] {
+  if (a === -1 && b === -1) return NO_PAIR;
+  if (cur === NO_PAIR) return [a, b];
+  cur[0] = a;
+  cur[1] = b;
+  return cur;
+}
 
 /** Ports Zeek-like heuristics treat as servers when a flow starts without a SYN. */
 const EXTRA_SERVER_PORTS = new Set([1080, 1194, 1433, 1521, 1812, 1813, 3128, 3306, 3389, 5060, 5061, 5353,
@@ -184,9 +196,9 @@ class FlowRec implements FlowRecord {
   rstDir = -1;
   rstTtl = -1;
   rstAfterSynMs = -1;
-  finFrame: [number, number] = [-1, -1];
-  firstDataFrame: [number, number] = [-1, -1];
-  firstDataMs: [number, number] = [-1, -1];
+  finFrame: [number, number] = NO_PAIR;
+  firstDataFrame: [number, number] = NO_PAIR;
+  firstDataMs: [number, number] = NO_PAIR;
   icmpErrors: IcmpErrorRef[] = EMPTY_ICMP;
   streams: [StreamCapture, StreamCapture] | null = null;
   watchers = 0;
@@ -696,7 +708,7 @@ export class FlowTable {
       }
       if (serverDir < 0 && (mask & WANT_DNS) !== 0 && proto !== 1 && proto !== 58) serverDir = 1;
       if (serverDir >= 0) {
-        this.u16[(b + O_FLAGS) >> 1] |= F_DNS;
+        this.u16[(b + O_FLAGS) >> 1] |= F_DNS | (serverDir === 1 ? F_DNS_SRV1 : 0);
         this.dnsSt[i] = this.dns.newFlowState(proto === 6 ? 'tcp' : 'udp', serverDir as 0 | 1);
       }
       if ((mask & WANT_STREAMS) !== 0 && proto === 6) {
@@ -705,6 +717,7 @@ export class FlowTable {
       }
       u32[(b + O_WATCH) >> 2] = watch;
       rec.watchers = watch;
+      if (mask !== 0 || rec.ext !== null) this.u16[(b + O_FLAGS) >> 1] |= F_PIN;
       if (mask !== 0 || rec.ext !== null || serverDir >= 0) this.recs[i] = rec;
     }
     return (i << 1) | (flip ? 1 : 0);
@@ -756,11 +769,8 @@ export class FlowTable {
       }
       if (proto === 17) {
         this.once(i, dir, db, H_DATA, letterFor(HISTORY_LETTER[H_DATA], dir));
-        if ((this.u16[(b + O_FLAGS) >> 1] & F_DNS) !== 0) {
-          const st = this.dnsSt[i];
-          const rec = this.recs[i];
-          if (st !== null && rec !== null) this.dns.onPayload(st, rec, pkt, dir, ms);
-        }
+        const fl = this.u16[(b + O_FLAGS) >> 1];
+        if ((fl & F_DNS) !== 0) this.udpDns(i, fl, dir, pkt, ms);
       }
     }
     this.touch(i, c);
@@ -772,6 +782,25 @@ export class FlowTable {
         const obs = this.observers;
         for (let k = 0; k < obs.length; k++) if ((w & (1 << k)) !== 0) obs[k].onPacket!(rec, pkt, dir);
       }
+    }
+  }
+
+  /**
+   * A datagram of a UDP DNS flow. A flow that only the DNS service needs (no observer asked
+   * for it) keeps its record and DNS state only while a query waits: once every query was
+   * decided they are released and built again by the next message. This keeps the many
+   * short DNS flows of a capture out of the old generation of the heap. (DnsTransaction.flow
+   * of such a flow is then a snapshot of the flow when the transaction was decided.)
+   */
+  private udpDns(i: number, fl: number, dir: 0 | 1, pkt: Packet, ms: number): void {
+    let rec = this.recs[i];
+    if (rec === null) rec = this.recs[i] = this.newRecord(i);
+    let st = this.dnsSt[i];
+    if (st === null) st = this.dnsSt[i] = this.dns.newFlowState('udp', (fl & F_DNS_SRV1) !== 0 ? 1 : 0);
+    this.dns.onPayload(st, rec, pkt, dir, ms);
+    if ((fl & F_PIN) === 0 && st.pending.length === 0 && rec.ext === null) {
+      this.recs[i] = null;
+      this.dnsSt[i] = null;
     }
   }
 
@@ -1030,8 +1059,9 @@ export class FlowTable {
   // =======================================================================================
   // records
 
-  /** The flow's record, kept from now on. */
+  /** The flow's record, kept from now on (it holds facts the typed record does not). */
   private keep(i: number): FlowRec {
+    this.u16[(i * FLOW_BYTES + O_FLAGS) >> 1] |= F_PIN;
     let rec = this.recs[i];
     if (rec === null) {
       rec = this.newRecord(i);
@@ -1106,11 +1136,13 @@ export class FlowTable {
       ds.firstTtl = n > 0 ? u8[db + D_TTLFIRST] : -1;
       ds.firstFrame = n > 0 ? u32[(db + D_FFRAME) >> 2] : -1;
       ds.lastFrame = n > 0 ? u32[(db + D_LFRAME) >> 2] : -1;
-      const ff = u32[(db + D_FINFRM) >> 2], df = u32[(db + D_DATAFRM) >> 2];
-      rec.finFrame[dir] = ff > 0 ? ff : -1;
-      rec.firstDataFrame[dir] = df > 0 ? df : -1;
-      rec.firstDataMs[dir] = df > 0 ? f64[(db + D_DATAMS) >> 3] : -1;
     }
+    const o = b + O_DIR, r = o + DIR_BYTES;
+    const of = u32[(o + D_FINFRM) >> 2], rf0 = u32[(r + D_FINFRM) >> 2];
+    rec.finFrame = pair(rec.finFrame, of > 0 ? of : -1, rf0 > 0 ? rf0 : -1);
+    const od = u32[(o + D_DATAFRM) >> 2], rd = u32[(r + D_DATAFRM) >> 2];
+    rec.firstDataFrame = pair(rec.firstDataFrame, od > 0 ? od : -1, rd > 0 ? rd : -1);
+    rec.firstDataMs = pair(rec.firstDataMs, od > 0 ? f64[(o + D_DATAMS) >> 3] : -1, rd > 0 ? f64[(r + D_DATAMS) >> 3] : -1);
     if (rec.history.length !== u8[b + O_HLEN]) rec.history = this.historyOf(i);
     const sc = u32[(b + O_SYNCOUNT) >> 2];
     rec.synCount = sc;

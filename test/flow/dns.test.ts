@@ -304,3 +304,39 @@ test('DNS is decoded only where it belongs: port 53, resolver x dnsPorts, or WAN
   t.table.flushAll();
   assert.deepEqual(rec.txs.map((x) => x.serverPort).sort(), [53, 5300]);
 });
+
+test('a DNS flow nobody else watches drops its record between transactions; watched ones keep it', () => {
+  const t = makeTable();
+  const s = new PacketSeq();
+  const lan = { src: C, dst: '10.20.0.53', sport: 40800, dport: 53 };
+  const back = { src: '10.20.0.53', dst: C, sport: 53, dport: 40800 };
+  t.feed(
+    s.udp(0, { ...lan, payload: dnsQuery({ id: 1, name: 'a.example' }) }),
+    s.udp(5, { ...back, payload: dnsResponse({ id: 1, name: 'a.example' }) }),
+    s.udp(1000, { ...lan, payload: dnsQuery({ id: 2, name: 'b.example' }) }),
+    s.udp(5, { ...back, payload: dnsResponse({ id: 2, name: 'b.example', rcode: 3 }) }),
+  );
+  t.table.flushAll();
+  const [t1, t2] = t.rec.txs;
+  assert.deepEqual([t1.outcome, t2.outcome, t2.rcode], ['answered', 'answered', 'NXDOMAIN']);
+  const end = t.rec.ends[0];
+  assert.equal(t1.flow.uid, end.uid);
+  assert.equal(t2.flow.uid, end.uid);
+  assert.notEqual(t1.flow, end, 'a snapshot, not the record the flow ended with');
+  assert.equal(t2.flow.dir[0].pkts, 2, 'the snapshot is current when the transaction is decided');
+  assert.equal(end.dir[0].pkts, 2);
+  assert.equal(end.dir[1].pkts, 2);
+  assert.equal(end.conn_state, 'SF');
+
+  // a flow an observer asked for (WANT_DNS) keeps one record from start to end
+  const rec = new Recorder((f) => (f.id.resp_h === R ? WANT_DNS : 0));
+  const t3 = makeTable({}, rec);
+  const s3 = new PacketSeq();
+  t3.feed(
+    s3.udp(0, { ...q(40801), payload: dnsQuery({ id: 1, name: 'a.example' }) }),
+    s3.udp(5, { ...a(40801), payload: dnsResponse({ id: 1, name: 'a.example' }) }),
+  );
+  t3.table.flushAll();
+  assert.equal(rec.txs[0].flow, rec.ends[0]);
+  assert.equal(rec.txs[0].flow, rec.starts[0]);
+});

@@ -93,3 +93,16 @@ test('IPv6 answers and other record types', () => {
   assert.deepEqual(n.addressesOf('v6.example'), [{ name: 'v6.example', frameNo: 3, address: '2620:119:35::35' }]);
   assert.deepEqual(n.namesFor('2620:119:35::35'), [{ name: 'v6.example', frameNo: 3 }]);
 });
+
+test('an address shared by several names, and names dropped again', () => {
+  const n = createNameCache({ maxNames: 3 });
+  n.learn(1, [{ name: 'a.example', type: 'A', data: '192.0.2.1' }]);
+  n.learn(2, [{ name: 'b.example', type: 'A', data: '192.0.2.1' }, { name: 'x.example', type: 'CNAME', data: 'b.example' }]);
+  assert.deepEqual(n.namesFor('192.0.2.1'), [{ name: 'x.example', frameNo: 2 }, { name: 'a.example', frameNo: 1 }, { name: 'b.example', frameNo: 2 }]);
+  n.learn(3, [{ name: 'c.example', type: 'A', data: '192.0.2.3' }]);     // drops a.example
+  assert.deepEqual(n.namesFor('192.0.2.1'), [{ name: 'x.example', frameNo: 2 }, { name: 'b.example', frameNo: 2 }]);
+  n.learn(4, [{ name: 'd.example', type: 'A', data: '192.0.2.4' }]);     // drops b.example
+  assert.deepEqual(n.namesFor('192.0.2.1'), []);
+  assert.deepEqual(n.cnameChain('x.example'), [{ name: 'b.example', frameNo: 2 }]);
+  assert.deepEqual(n.findNames((x) => x === 'b.example'), [{ name: 'b.example', frameNo: 2 }], 'still known as a CNAME target');
+});
