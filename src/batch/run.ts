@@ -28,6 +28,7 @@ export interface FileTask {
 
 /** What comes back: the report as an NDJSON line, and its digest for the summary. */
 export interface TaskOutput {
+  /** the report as one NDJSON line ('' when neither --out nor the format needs it) */
   line: string;
   digest: FileDigest;
 }

@@ -43,8 +43,9 @@ interface BatchOptionValues extends AnalysisOptionValues {
   stats?: boolean;
 }
 
-function outputOf(r: Report): TaskOutput {
-  return { line: ndjsonLine(r), digest: digestReport(r) };
+/** A report as the batch needs it: its NDJSON line (only when some output wants it) and digest. */
+function outputOf(r: Report, lines = true): TaskOutput {
+  return { line: lines ? ndjsonLine(r) : '', digest: digestReport(r) };
 }
 
 /** The report of a file that was not analysed (or whose analysis failed). */
@@ -56,8 +57,9 @@ export function failedFileReport(config: EffectiveConfig, f: FailedFile): Report
 }
 
 /** Worker side: the task that analyses one file (called by src/batch/worker.ts). */
-export function createTask(init: { config: EffectiveConfig }): (t: FileTask) => Promise<TaskOutput> {
+export function createTask(init: { config: EffectiveConfig; lines?: boolean }): (t: FileTask) => Promise<TaskOutput> {
   const config = init.config;
+  const lines = init.lines !== false;
   return async (t: FileTask): Promise<TaskOutput> => {
     let r: Report;
     try {
@@ -66,7 +68,7 @@ export function createTask(init: { config: EffectiveConfig }): (t: FileTask) => 
       const message = `internal error while analysing: ${(e as Error).message}${process.env.WIRECHECK_DEBUG ? '\n' + (e as Error).stack : ''}`;
       r = failedFileReport(config, { ...t, code: 'INTERNAL', message });
     }
-    return outputOf(r);
+    return outputOf(r, lines);
   };
 }
 
@@ -97,7 +99,8 @@ async function batchCommand(inputs: string[], o: BatchOptionValues): Promise<voi
     verbose: o.verbose === true,
     format,
     taskModule: import.meta.url,
-    init: { config },
+    // the table format without --out needs no report lines: the workers skip the JSON
+    init: { config, lines: format !== 'table' || o.out !== undefined },
     errorOutput: (f) => outputOf(failedFileReport(config, f)),
     renderSummary: renderSummaryFor,
     stdout: writeOut,
