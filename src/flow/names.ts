@@ -104,13 +104,14 @@ class BoundedNameCache implements NameCache {
   }
 
   private addEdge(e: NameEntry, list: Edge[], to: string, frameNo: number, reverse: Map<string, NameSet>): void {
-    for (const x of list) if (x.to === to) return;       // already known: keep the first frame
+    const s = reverse.get(to);
+    // already known (the reverse map says so in one lookup): keep the first frame
+    if (s !== undefined && (s === e.name || (typeof s !== 'string' && s.has(e.name)))) return;
     if (list.length >= this.maxPer) {
       const old = list.shift() as Edge;
       unlink(reverse, old.to, e.name);
     }
     list.push({ to, frameNo });
-    const s = reverse.get(to);
     if (s === undefined) reverse.set(to, e.name);
     else if (typeof s === 'string') { if (s !== e.name) reverse.set(to, new Set([s, e.name])); }
     else s.add(e.name);

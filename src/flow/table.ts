@@ -14,9 +14,10 @@
 // - A `FlowRecord` object (what observers see) is built when the flow starts, kept while
 //   anyone showed interest in the flow (an observer returned a WANT_* mask or set `ext`, DNS
 //   is decoded on it, it got an ICMP error or a retransmitted SYN) and refreshed from the
-//   arrays before every callback. Other flows ("cold") drop it after onFlowStart and get a
-//   fresh one at the end: observers that keep per-flow state must ask for it (mask or ext).
-//   Addresses are formatted to text only there.
+//   arrays before every callback. Other flows ("cold") give it back after onFlowStart (it is
+//   reused for the next flow's onFlowStart) and get a fresh one at the end: observers that
+//   keep per-flow state must ask for it (mask or ext). Addresses are formatted to text only
+//   there (IPv4 text through a small cache).
 // - Expiry by packet time: each timeout class has a doubly linked LRU list by last activity;
 //   the heads are checked when packet time advanced >= 1 s since the last sweep (and a packet
 //   that hits a flow idle beyond its timeout finalizes it and starts a new one, so results do
@@ -82,7 +83,10 @@ export interface FlowTableOptions {
   /** first-bytes bounds (WANT_STREAMS): per direction and across all flows */
   streamBytesPerDir?: number;
   streamBudgetBytes?: number;
-  /** starting capacity in flows (default 1024, at most maxFlows); the arrays double as needed */
+  /**
+   * starting capacity in flows (default: maxFlows, at most RESERVE_FLOWS); the record buffer
+   * doubles when more are needed, up to maxFlows
+   */
   initialFlows?: number;
 }
 
@@ -96,6 +100,12 @@ export interface FlowStats {
 }
 
 export const CLOSED_LINGER_MS = 5000;
+/**
+ * Flows reserved up front by default (352 bytes each). The buffer is zero-filled memory the
+ * OS hands out lazily, so reserving costs address space, not resident memory, and growing
+ * never copies (a doubling would hold old and new buffers at once).
+ */
+export const RESERVE_FLOWS = 1 << 20;
 /** Flows are swept for expiry when packet time advanced this much since the last sweep. */
 const SWEEP_EVERY_MS = 1000;
 const MAX_SYN_FRAMES = 32;
@@ -233,7 +243,7 @@ const O_RSTDIR = 14;       // u8
 const O_SYNTTL = 15;       // u8
 const O_ADDR = 16;         // u32 x 8: orig (A) words 0..3, resp (B) words 4..7
 const O_PREV = 48;         // i32: LRU list
-const O_NEXT = 52;         // i32: LRU list / free list
+const O_NEXT = 52;         // i32: LRU list
 const O_LASTMS = 56;       // f64
 const O_FIRSTMS = 64;      // f64
 const O_FIRSTSEC = 72;     // f64
@@ -304,7 +314,9 @@ export class FlowTable {
   // --- capacity and allocation
   private cap = 0;
   private used = 0;          // flow indexes ever handed out (< cap)
-  private freeHead = -1;     // free list through O_NEXT
+  /** free flow indexes (a stack: popping does not touch the cold record) */
+  private freeStack: Int32Array = new Int32Array(0);
+  private freeTop = 0;
   private liveCount = 0;
   /** open addressing: pairs (flow index + 1, hash); 0 = empty */
   private slots: Int32Array = new Int32Array(0);
@@ -339,6 +351,8 @@ export class FlowTable {
   private readonly v4Key = new Uint32Array(4096);
   private readonly v4Val: (string | undefined)[] = new Array(4096).fill(undefined);
   private readonly scratch16 = new Uint8Array(16);
+  /** a record no flow kept, reused for the next onFlowStart */
+  private scratch: FlowRec | null = null;
 
   constructor(readonly opts: FlowTableOptions) {
     const t = opts.timeouts;
@@ -364,7 +378,7 @@ export class FlowTable {
     this.dns = new DnsService({ timeouts: t, anomalies: opts.anomalies, names: opts.names, observers: this.observers });
     this.streamBudget = new StreamBudget(opts.streamBudgetBytes, opts.anomalies);
     this.streamPerDir = opts.streamBytesPerDir ?? 64 * 1024;
-    this.resize(Math.max(1, Math.min(this.maxFlows, opts.initialFlows ?? 1024)));
+    this.resize(Math.max(1, Math.min(this.maxFlows, opts.initialFlows ?? RESERVE_FLOWS)));
   }
 
   // =======================================================================================
@@ -548,6 +562,9 @@ export class FlowTable {
     this.i32 = new Int32Array(buf);
     this.f64 = new Float64Array(buf);
     for (let i = this.cap; i < newCap; i++) { this.recs.push(null); this.dnsSt.push(null); }
+    const fs = new Int32Array(newCap);
+    fs.set(this.freeStack.subarray(0, this.freeTop));
+    this.freeStack = fs;
     this.cap = newCap;
     // slot table: load factor <= 0.5
     let sc = 16;
@@ -561,11 +578,7 @@ export class FlowTable {
   }
 
   private alloc(): number {
-    if (this.freeHead >= 0) {
-      const i = this.freeHead;
-      this.freeHead = this.nextOf(i);
-      return i;
-    }
+    if (this.freeTop > 0) return this.freeStack[--this.freeTop];
     if (this.used >= this.cap) this.resize(Math.min(this.maxFlows, this.cap * 2));
     return this.used++;
   }
@@ -698,7 +711,7 @@ export class FlowTable {
     }
 
     if (this.startObs.length > 0 || serverDir >= 0) {
-      const rec = this.newRecord(i);
+      const rec = this.startRecord(i);
       let mask = 0, watch = 0;
       for (const oi of this.startObs) {
         const o = this.observers[oi];
@@ -718,7 +731,12 @@ export class FlowTable {
       u32[(b + O_WATCH) >> 2] = watch;
       rec.watchers = watch;
       if (mask !== 0 || rec.ext !== null) this.u16[(b + O_FLAGS) >> 1] |= F_PIN;
-      if (mask !== 0 || rec.ext !== null || serverDir >= 0) this.recs[i] = rec;
+      if (mask !== 0 || rec.ext !== null || serverDir >= 0) {
+        this.recs[i] = rec;
+        this.scratch = null;          // it stays with this flow
+      } else {
+        this.scratch = rec;           // nobody kept it: reused for the next flow's onFlowStart
+      }
     }
     return (i << 1) | (flip ? 1 : 0);
   }
@@ -1091,6 +1109,37 @@ export class FlowTable {
     return formatIPv6(x, 0);
   }
 
+  /**
+   * The record shown to onFlowStart: the reusable scratch record when there is one (a flow
+   * nobody shows interest in gives it back), else a new one.
+   */
+  private startRecord(i: number): FlowRec {
+    const rec = this.scratch;
+    if (rec === null) return this.newRecord(i);
+    const b = i * FLOW_BYTES;
+    const ki = this.u16[(b + O_KINFO) >> 1];
+    const ver: 4 | 6 = (ki & 0x100) !== 0 ? 6 : 4;
+    const pp = this.u32[(b + O_PORTS) >> 2];
+    const a = (b + O_ADDR) >> 2;
+    const id = rec.id;
+    id.orig_h = this.addrText(a, ver);
+    id.orig_p = pp >>> 16;
+    id.resp_h = this.addrText(a + 4, ver);
+    id.resp_p = pp & 0xffff;
+    id.proto = protoName(ki & 0xff);
+    rec.uid = flowUid(this.u32[(b + O_SERIAL) >> 2], this.uidSeed);
+    rec.ipVersion = ver;
+    rec.history = '';
+    rec.conn_state = null;
+    rec.synFrames = EMPTY_NUMS;
+    rec.synTimesMs = EMPTY_NUMS;
+    rec.icmpErrors = EMPTY_ICMP;
+    rec.streams = null;
+    rec.ext = null;
+    this.sync(i, rec);
+    return rec;
+  }
+
   private newRecord(i: number): FlowRec {
     const b = i * FLOW_BYTES;
     const ki = this.u16[(b + O_KINFO) >> 1];
@@ -1197,7 +1246,6 @@ export class FlowTable {
     this.recs[i] = null;
     this.dnsSt[i] = null;
     u8[b + O_CLS] = CLS_FREE;
-    this.i32[(b + O_NEXT) >> 2] = this.freeHead;
-    this.freeHead = i;
+    this.freeStack[this.freeTop++] = i;
   }
 }

@@ -179,7 +179,10 @@ export const WANT_DNS = 4;      // decode DNS on this flow even off port 53 (e.g
 
 export interface FlowObserver {
   readonly name: string;
-  /** A flow was created. Return a mask of WANT_* flags (0 for none). */
+  /**
+   * A flow was created. Return a mask of WANT_* flags (0 for none). When the result is 0 and
+   * `flow.ext` stays null, the record is only valid during the call (the table reuses it).
+   */
   onFlowStart?(flow: FlowRecord, pkt: Packet): number;
   /** Every packet of a flow whose onFlowStart returned WANT_PACKETS. dir 0 = from originator. */
   onPacket?(flow: FlowRecord, pkt: Packet, dir: 0 | 1): void;

@@ -367,3 +367,19 @@ test('randomized: flow identity matches a reference model (hash collisions, dele
     },
   ), { numRuns: 200, seed: 42 });
 });
+
+test('onFlowStart: a record nobody keeps (mask 0, no ext) is reused for the next flow; kept ones are not', () => {
+  const seen: { rec: FlowRecord; uid: string; port: number }[] = [];
+  const rec = new Recorder((f) => { seen.push({ rec: f, uid: f.uid, port: f.id.resp_p }); return f.id.resp_p === 443 ? WANT_PACKETS : 0; });
+  const t = makeTable({}, rec);
+  const s = new PacketSeq();
+  for (const port of [80, 81, 443, 82]) t.feed(s.tcp(1, { src: '10.0.0.1', dst: '10.0.0.2', sport: 30000 + port, dport: port, flags: TH_SYN, seq: 1 }));
+  assert.equal(seen[0].rec, seen[1].rec, 'cold: the same scratch record');
+  assert.equal(seen[1].rec, seen[2].rec, 'handed out again, then kept by the 443 flow');
+  assert.notEqual(seen[2].rec, seen[3].rec, 'the kept record left the pool');
+  assert.equal(seen[2].rec.id.resp_p, 443, 'and was not overwritten');
+  assert.deepEqual(seen.map((x) => x.uid).length, new Set(seen.map((x) => x.uid)).size);
+  t.table.flushAll();
+  assert.deepEqual(rec.ends.map((f) => f.id.resp_p).sort(), [443, 80, 81, 82]);
+  for (const f of rec.ends) assert.equal(f.synCount, 1);
+});
