@@ -512,7 +512,7 @@ export class FlowTable {
   }
 
   private hashOf(i: number): number {
-    return this.u32[(i * FLOW_BYTES) >> 2];
+    return this.u32[(i * FLOW_BYTES + O_HASH) >> 2];
   }
 
   private slotInsert(idx: number, h: number): void {
@@ -679,7 +679,7 @@ export class FlowTable {
     const b = i * FLOW_BYTES;
     const u32 = this.u32, f64 = this.f64;
     this.u8.fill(0, b, b + FLOW_BYTES);
-    u32[b >> 2] = h;
+    u32[(b + O_HASH) >> 2] = h;
     this.u16[(b + O_KINFO) >> 1] = ver === 6 ? proto | 0x100 : proto;
     const a = (b + O_ADDR) >> 2;
     if (!flip) {
