@@ -678,7 +678,9 @@ export class FlowTable {
 
     const b = i * FLOW_BYTES;
     const u32 = this.u32, f64 = this.f64;
-    this.u8.fill(0, b, b + FLOW_BYTES);
+    // zero the flow's bytes: 44 stores in a loop (TypedArray fill with a range is a builtin
+    // call that cost ~2 % of the whole analysis)
+    for (let k = b >> 3, e = (b + FLOW_BYTES) >> 3; k < e; k++) f64[k] = 0;
     u32[(b + O_HASH) >> 2] = h;
     this.u16[(b + O_KINFO) >> 1] = ver === 6 ? proto | 0x100 : proto;
     const a = (b + O_ADDR) >> 2;
