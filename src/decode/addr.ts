@@ -136,7 +136,8 @@ export function parseCidr(text: string): Cidr | null {
   return { bytes, prefix, text: prefix === max ? base : `${base}/${prefix}` };
 }
 
-function inCidr(c: Cidr, a: Uint8Array): boolean {
+/** Is the address (4 or 16 bytes) inside the range? */
+export function inCidr(c: Cidr, a: Uint8Array): boolean {
   if (a.length !== c.bytes.length) return false;
   const full = c.prefix >> 3;
   for (let i = 0; i < full; i++) if (a[i] !== c.bytes[i]) return false;

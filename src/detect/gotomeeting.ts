@@ -62,9 +62,9 @@ import type { Check, CheckContext, CheckResult, CheckStatus, ClientRef, Finding,
 import type { DnsResponseEvent, FlowRecord } from '../flow/types.js';
 import { WANT_PACKETS, WANT_STREAMS } from '../flow/types.js';
 import type { Packet } from '../decode/packet.js';
-import { CidrSet, parseIp } from '../decode/addr.js';
+import { CidrSet, nameMatcher, parseIp } from '../decode/addr.js';
 import { tlsVersionName } from '../decode/tls-names.js';
-import { authSchemes, classifyVia, compileNameGlobs, firstOctetFilter, hostOnly, isProxyIssuer, mayMatch, viaProduct } from './proxy-signals.js';
+import { authSchemes, classifyVia, firstOctetFilter, hostOnly, isProxyIssuer, mayMatch, viaProduct } from './proxy-signals.js';
 import { CertCache, newSegMap, observeFlow, segMapPacket, type ConnObs, type HttpSeen, type SegMap, type TlsSeen } from './gotomeeting-flow.js';
 
 export const CHECK = 'gotomeeting' as const;
@@ -313,7 +313,7 @@ export class GotomeetingCheck implements Check {
   constructor(private readonly ctx: CheckContext, private readonly opts: GotomeetingOptions) {
     this.ranges = new CidrSet(opts.ranges);
     this.rangePre = firstOctetFilter(opts.ranges);
-    this.isGtmName = compileNameGlobs(opts.names);
+    this.isGtmName = nameMatcher(opts.names);
     this.portOrder = opts.ports.filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
     for (const p of this.portOrder) this.portCls[p] |= PORT_GTM | PORT_SAMPLE;
     for (const p of opts.proxyPorts) if (Number.isInteger(p) && p > 0 && p < 65536) this.portCls[p] |= PORT_SAMPLE;

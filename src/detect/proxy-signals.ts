@@ -78,35 +78,6 @@ export function hostOnly(host: string): string {
 }
 
 /**
- * A fast matcher for name globs with nameGlob's semantics (`*` = any run of characters,
- * dots included; case-insensitive; trailing dot ignored). It runs on every DNS response, so:
- * a name must first end with the literal tail of some pattern (a few `endsWith` calls, no
- * allocation for an already lower-case name), and only then is one combined RegExp tested.
- */
-export function compileNameGlobs(patterns: readonly string[]): (name: string) => boolean {
-  const ps = patterns.map((p) => p.toLowerCase().replace(/\.$/, '')).filter((p) => p !== '');
-  if (ps.length === 0) return () => false;
-  const esc = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp('^(?:' + ps.map((p) => p.split('*').map(esc).join('.*')).join('|') + ')$');
-  const tails = ps.map((p) => p.slice(p.lastIndexOf('*') + 1));
-  const anyTail = tails.some((t) => t === '');
-  return (name: string) => {
-    let n = name;
-    for (let i = 0; i < n.length; i++) {
-      const c = n.charCodeAt(i);
-      if (c >= 65 && c <= 90) { n = n.toLowerCase(); break; }
-    }
-    if (n.endsWith('.')) n = n.slice(0, -1);
-    if (!anyTail) {
-      let hit = false;
-      for (let i = 0; i < tails.length; i++) if (n.endsWith(tails[i])) { hit = true; break; }
-      if (!hit) return false;
-    }
-    return re.test(n);
-  };
-}
-
-/**
  * First-octet prefilter for a CIDR set over IPv4 text: `v4[o]` is 1 when some range can hold an
  * address whose first octet is o. Reading the first octet of the text costs no allocation.
  */

@@ -32,7 +32,7 @@
 
 import type { Check, CheckContext, CheckResult, CheckStatus, ClientRef, Finding, FindingTarget, Severity, Signal } from './types.js';
 import type { DnsAnswerRecord, DnsQuestion, DnsResponseEvent, DnsTransaction, FlowRecord } from '../flow/types.js';
-import { canonicalIp, formatIPv4, formatIPv6, parseCidr, parseIp } from '../decode/addr.js';
+import { canonicalIp, formatIPv4, formatIPv6, inCidr, nameMatcher, parseCidr, parseIp } from '../decode/addr.js';
 import type { Cidr } from '../decode/addr.js';
 
 export const CHECK = 'web-protection' as const;
@@ -157,16 +157,6 @@ export class AddrMatcher {
     }
     return -1;
   }
-}
-
-function inCidr(c: Cidr, a: Uint8Array): boolean {
-  if (a.length !== c.bytes.length) return false;
-  const full = c.prefix >> 3;
-  for (let i = 0; i < full; i++) if (a[i] !== c.bytes[i]) return false;
-  const rem = c.prefix & 7;
-  if (rem === 0) return true;
-  const mask = (0xff << (8 - rem)) & 0xff;
-  return (a[full] & mask) === c.bytes[full];
 }
 
 /** The /24 (IPv4) or /48 (IPv6) around an address or range, as CIDR text; null when invalid. */
@@ -357,19 +347,6 @@ interface NameState {
   failures: number;
 }
 
-/**
- * One regular expression for a list of name globs, with nameGlob's meaning (`*` matches any
- * run of characters, dots included; case-insensitive; a trailing dot ignored), tested
- * without allocating. Names from the DNS service are already lower case without the dot.
- */
-export function globsRegex(patterns: readonly string[]): (name: string) => boolean {
-  const alts = patterns.map((p) => p.toLowerCase().replace(/\.$/, '').split('*')
-    .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*'));
-  if (alts.length === 0) return () => false;
-  const re = new RegExp('^(?:' + alts.join('|') + ')\\.?$', 'i');
-  return (name: string) => re.test(name);
-}
-
 function lowerName(n: string): string {
   let s = n.toLowerCase();
   if (s.endsWith('.')) s = s.slice(0, -1);
@@ -471,7 +448,7 @@ export class WebProtectionCheck implements Check {
   private deferred = 0;
 
   constructor(private readonly ctx: CheckContext, private readonly opts: WebProtectionOptions) {
-    this.isSwgName = globsRegex(opts.names);
+    this.isSwgName = nameMatcher(opts.names);
     this.ports = Int32Array.from(opts.ports.filter((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
     for (const a of opts.addresses) {
       if (this.configured.add(a) >= 0) this.addNear(a);

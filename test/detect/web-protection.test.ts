@@ -1,6 +1,7 @@
 // Unit tests of the web-protection check, fed with synthetic flow and DNS events (no
 // capture, no flow table): learning SWG addresses from DNS chains, classification of
 // attempts, the reset-origin verdict, status rules, bounds and --client.
+import { nameMatcher } from '../../src/decode/addr.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultConfig } from '../../src/config.js';
@@ -14,7 +15,7 @@ import type {
 import { CidrSet } from '../../src/decode/addr.js';
 import { isoTime } from '../../src/report/time.js';
 import {
-  AddrMatcher, CHECK, FINDING_IDS, classifyBackoff, createWebProtectionCheck, globsRegex, hopsOf, initialTtl, nearNetworkOf,
+  AddrMatcher, CHECK, FINDING_IDS, classifyBackoff, createWebProtectionCheck, hopsOf, initialTtl, nearNetworkOf,
 } from '../../src/detect/web-protection.js';
 
 // ---------------------------------------------------------------------------------------
@@ -299,8 +300,8 @@ test('the shared name cache joins answers from different responses in any order'
   assert.deepEqual(targets[0].learnedFrom, { name: SWG_NAME, frame: 2 });
 });
 
-test('the name globs: one regex, case-insensitive, * across dots, trailing dot ignored', () => {
-  const m = globsRegex(defaultConfig().swg.names);
+test('the SWG name globs (addr.ts nameMatcher): one regex, case-insensitive, * across dots, trailing dot ignored', () => {
+  const m = nameMatcher(defaultConfig().swg.names);
   assert.equal(m(SWG_NAME), true);
   assert.equal(m('swg-url-proxy-https.sigproxy.qq.opendns.com.'), true);
   assert.equal(m('SWG-URL-PROXY-HTTPS-1234.SIGPROXY.QQ.OPENDNS.COM'), true);
@@ -311,7 +312,7 @@ test('the name globs: one regex, case-insensitive, * across dots, trailing dot i
   assert.equal(m('sigproxy.aws.umbrella.com'), false);
   assert.equal(m('swg-url-proxy-https.sigproxy.qq.opendns.com.evil.test'), false);
   assert.equal(m(SWG_ELB), false);
-  assert.equal(globsRegex([])('anything'), false);
+  assert.equal(nameMatcher([])('anything'), false);
 });
 
 test('answers for names that are not SWG names teach nothing: no target, no finding', () => {
