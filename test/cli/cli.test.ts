@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { cliMain, runCli } from '../helpers/cli.js';
 import { repoRoot, isRoot } from '../helpers/env.js';
 import { VERSION } from '../../src/version.js';
 
@@ -45,13 +46,23 @@ test('a directory is EISDIR', async () => {
   assert.equal(JSON.parse(r.stdout.trim()).error.code, 'EISDIR');
 });
 
-test('permission denied is EACCES', { skip: isRoot() ? 'root can read anything' : false }, async () => {
+test('permission denied is EACCES', async () => {
   const p = join(tmp, 'secret.pcap');
   writeFileSync(p, Buffer.alloc(100));
   chmodSync(p, 0o000);
-  const r = await runCli(['analyze', '--format', 'json', p]);
-  assert.equal(r.code, 2);
-  assert.equal(JSON.parse(r.stdout)[0].error.code, 'EACCES');
+  let code: number | null;
+  let stdout: string;
+  if (isRoot()) {
+    // root reads anything: run the CLI as nobody (setpriv, util-linux) to get a real EACCES
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliMain, 'analyze', '--format', 'json', p], { encoding: 'utf8' });
+    if (r.error) throw new Error(`setpriv is needed to test EACCES as root: ${r.error.message}`);
+    code = r.status; stdout = r.stdout;
+  } else {
+    const r = await runCli(['analyze', '--format', 'json', p]);
+    code = r.code; stdout = r.stdout;
+  }
+  assert.equal(code, 2);
+  assert.equal(JSON.parse(stdout)[0].error.code, 'EACCES');
 });
 
 test('not a capture: exit 2 and the one-line message', async () => {
