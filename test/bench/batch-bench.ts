@@ -8,7 +8,7 @@
 // machine busy with other work the speedup of --jobs 2 cannot show. Peak RSS is the batch process's VmHWM (all worker threads share the process);
 // per-worker figures are each worker's largest V8 heap, from the hidden --stats flag.
 //
-// Alone: node dist/test/bench/batch-bench.js [files-per-seed]
+// Alone: node dist/test/bench/batch-bench.js [copies]   (default 16: ~830 files, ~530 MB)
 
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -97,9 +97,13 @@ function buildFolder(copies: number): { dir: string; files: number; bytes: numbe
   return { dir, files, bytes };
 }
 
-export async function benchBatch(copies = 8): Promise<Record<string, number | string>> {
+export async function benchBatch(copies = 16): Promise<Record<string, number | string>> {
   const { dir, files, bytes } = buildFolder(copies);
+  const empty = mkdtempSync(join(tmpdir(), 'wirecheck-batch-bench-empty-'));
   try {
+    // fixed cost of a run (process start, no file): part of every figure below
+    let startMs = Infinity;
+    for (let i = 0; i < 3; i++) startMs = Math.min(startMs, (await runBatch(empty, 1)).ms);
     const best: Record<number, Run> = {};
     const load = loadavg()[0];
     for (const jobs of [1, 2, 1, 2, 1, 2]) {
@@ -123,16 +127,19 @@ export async function benchBatch(copies = 8): Promise<Record<string, number | st
         ? r.stats.workers.map((w) => (w.peakHeapKiB / 1024).toFixed(1)).join(' / ') : 'n/a';
     }
     row['speedup jobs 2 / jobs 1'] = Number((best[1].ms / best[2].ms).toFixed(2));
+    row['start-up of a run (empty folder) s'] = Number((startMs / 1000).toFixed(2));
+    row['speedup without start-up'] = Number(((best[1].ms - startMs) / (best[2].ms - startMs)).toFixed(2));
     row['target'] = 'speedup ≥ 1.7';
     row['load average before / after'] = `${load.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`;
     return row;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(empty, { recursive: true, force: true });
   }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const copies = process.argv[2] ? Number(process.argv[2]) : 8;
+  const copies = process.argv[2] ? Number(process.argv[2]) : 16;
   const row = await benchBatch(copies);
   for (const [k, v] of Object.entries(row)) process.stdout.write(`  ${k.padEnd(38)} ${v}\n`);
 }
