@@ -65,6 +65,19 @@ export function errorReport(config: EffectiveConfig, path: string, err: CaptureE
   };
 }
 
+/**
+ * Starting capacity of the flow table for an input of `size` bytes: a file cannot hold more
+ * flows than about one per 64 bytes, so small files (batch archives are full of them) do not
+ * pay for reserving the whole table; the table doubles when it needs more. Unknown size
+ * (stdin, live): the table's default.
+ */
+export function initialFlowsFor(size: number | null, maxFlows: number): number | undefined {
+  if (size === null) return undefined;
+  let n = 1024;
+  while (n < maxFlows && n * 64 < size) n *= 2;
+  return Math.min(n, maxFlows);
+}
+
 /** Open a path (or '-') and analyse it. Never throws for input problems: they become an error report. */
 export async function analyzePath(path: string, config: EffectiveConfig, opts: AnalyzeOptions = {}): Promise<Report> {
   const shown = opts.displayPath ?? path;
@@ -125,6 +138,7 @@ export async function analyzeSource(
     names,
     dnsServers: config.resolvers.addresses,
     dnsPorts: config.resolvers.ports,
+    initialFlows: initialFlowsFor(extra.size ?? null, config.maxFlows),
   });
 
   let packets = 0;
