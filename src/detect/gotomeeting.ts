@@ -867,7 +867,8 @@ export class GotomeetingCheck implements Check {
     return `${t.v6 ? 'ipv6' : 'ip'}.${dirField} == ${t.ip}`;
   }
 
-  private interceptedFinding(ev: TargetEval): Finding | null {
+  /** The intercepted ports of a target with their aggregates and allowed clients; null when nothing to report. */
+  private interceptedPorts(ev: TargetEval) {
     const t = ev.t;
     if (t.ip === null) return null;
     const hit = ev.ports.filter((p) => p.intercepted);
@@ -875,6 +876,13 @@ export class GotomeetingCheck implements Check {
     const aggs = hit.map((p) => p.agg);
     const clients = this.clientsOf(aggs);
     if (clients.length === 0) return null;
+    return { t: t as typeof t & { ip: string }, hit, aggs, clients };
+  }
+
+  private interceptedFinding(ev: TargetEval): Finding | null {
+    const sel = this.interceptedPorts(ev);
+    if (sel === null) return null;
+    const { t, hit, aggs, clients } = sel;
     const frames = new Set<number>();
     let count = 0;
     for (const p of hit) {
@@ -1009,13 +1017,9 @@ export class GotomeetingCheck implements Check {
   }
 
   private proxyFinding(ev: TargetEval): Finding | null {
-    const t = ev.t;
-    if (t.ip === null) return null;
-    const hit = ev.ports.filter((p) => p.intercepted);
-    if (hit.length === 0) return null;
-    const aggs = hit.map((p) => p.agg);
-    const clients = this.clientsOf(aggs);
-    if (clients.length === 0) return null;
+    const sel = this.interceptedPorts(ev);
+    if (sel === null) return null;
+    const { t, hit, aggs, clients } = sel;
     const frames = new Set<number>();
     let count = 0;
     for (const p of hit) {
