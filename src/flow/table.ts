@@ -14,10 +14,11 @@
 // - A `FlowRecord` object (what observers see) is built when the flow starts, kept while
 //   anyone showed interest in the flow (an observer returned a WANT_* mask or set `ext`, DNS
 //   is decoded on it, it got an ICMP error or a retransmitted SYN) and refreshed from the
-//   arrays before every callback. Other flows ("cold") give it back after onFlowStart (it is
-//   reused for the next flow's onFlowStart) and get a fresh one at the end: observers that
-//   keep per-flow state must ask for it (mask or ext). Addresses are formatted to text only
-//   there (IPv4 text through a small cache).
+//   arrays before every callback. Other flows ("cold") use one scratch record, refilled for
+//   their onFlowStart and again for their onFlowEnd and valid only during those calls:
+//   observers that keep per-flow state must ask for it (mask or ext). A record holds the
+//   addresses as numbers and the flow's serial; the address text (IPv4 through a small
+//   cache) and the uid are made when first read, which for most flows is never.
 // - Expiry by packet time: each timeout class has a doubly linked LRU list by last activity;
 //   the heads are checked when packet time advanced >= 1 s since the last sweep (and a packet
 //   that hits a flow idle beyond its timeout finalizes it and starts a new one, so results do
@@ -179,10 +180,92 @@ function protoName(proto: number): 'tcp' | 'udp' | 'icmp' {
   return proto === 6 ? 'tcp' : proto === 17 ? 'udp' : 'icmp';
 }
 
-/** The record observers see. Field order fixed by the constructor (one hidden class). */
+/** Text of an IPv4 address given as a uint32 (a small direct-mapped cache of recent ones). */
+const V4_KEYS = new Uint32Array(4096);
+const V4_VALS: (string | undefined)[] = new Array(4096).fill(undefined);
+function v4Text(v: number): string {
+  const slot = fmix32(v) & 4095;
+  const hit = V4_VALS[slot];
+  if (hit !== undefined && V4_KEYS[slot] === v) return hit;
+  const s = (v >>> 24) + '.' + ((v >>> 16) & 255) + '.' + ((v >>> 8) & 255) + '.' + (v & 255);
+  V4_KEYS[slot] = v;
+  V4_VALS[slot] = s;
+  return s;
+}
+
+const V6_SCRATCH = new Uint8Array(16);
+function v6Text(w0: number, w1: number, w2: number, w3: number): string {
+  const x = V6_SCRATCH;
+  x[0] = w0 >>> 24; x[1] = (w0 >>> 16) & 255; x[2] = (w0 >>> 8) & 255; x[3] = w0 & 255;
+  x[4] = w1 >>> 24; x[5] = (w1 >>> 16) & 255; x[6] = (w1 >>> 8) & 255; x[7] = w1 & 255;
+  x[8] = w2 >>> 24; x[9] = (w2 >>> 16) & 255; x[10] = (w2 >>> 8) & 255; x[11] = w2 & 255;
+  x[12] = w3 >>> 24; x[13] = (w3 >>> 16) & 255; x[14] = (w3 >>> 8) & 255; x[15] = w3 & 255;
+  return formatIPv6(x, 0);
+}
+
+/**
+ * A flow's ConnId. The addresses are kept as numbers and turned into text only when read
+ * (most flows end without anyone asking for the client's address), then cached. It holds no
+ * reference to the table, so a kept record stays valid after its flow ended.
+ */
+class FlowId implements ConnId {
+  orig_p = 0;
+  resp_p = 0;
+  proto: 'tcp' | 'udp' | 'icmp' = 'tcp';
+  private v6 = false;
+  private a0 = 0; private a1 = 0; private a2 = 0; private a3 = 0;
+  private b0 = 0; private b1 = 0; private b2 = 0; private b3 = 0;
+  private oh: string | null = null;
+  private rh: string | null = null;
+
+  /** Load from the flow's address words at u32 index `w` (orig words w..w+3, resp w+4..w+7). */
+  load(u32: Uint32Array, w: number, v6: boolean, ports: number, proto: 'tcp' | 'udp' | 'icmp'): void {
+    this.v6 = v6;
+    this.a0 = u32[w]; this.b0 = u32[w + 4];
+    if (v6) {
+      this.a1 = u32[w + 1]; this.a2 = u32[w + 2]; this.a3 = u32[w + 3];
+      this.b1 = u32[w + 5]; this.b2 = u32[w + 6]; this.b3 = u32[w + 7];
+    }
+    this.orig_p = ports >>> 16;
+    this.resp_p = ports & 0xffff;
+    this.proto = proto;
+    this.oh = null;
+    this.rh = null;
+  }
+
+  get orig_h(): string {
+    if (this.oh === null) this.oh = this.v6 ? v6Text(this.a0, this.a1, this.a2, this.a3) : v4Text(this.a0);
+    return this.oh;
+  }
+
+  set orig_h(v: string) {
+    this.oh = v;
+  }
+
+  get resp_h(): string {
+    if (this.rh === null) this.rh = this.v6 ? v6Text(this.b0, this.b1, this.b2, this.b3) : v4Text(this.b0);
+    return this.rh;
+  }
+
+  set resp_h(v: string) {
+    this.rh = v;
+  }
+
+  /** a plain copy (for JSON and deep comparisons) */
+  toJSON(): ConnId {
+    return { orig_h: this.orig_h, orig_p: this.orig_p, resp_h: this.resp_h, resp_p: this.resp_p, proto: this.proto };
+  }
+}
+
+/**
+ * The record observers see. Field order fixed by the constructor (one hidden class). The uid
+ * is made from the flow's serial number when first read (the analysis itself never reads it).
+ */
 class FlowRec implements FlowRecord {
-  uid: string;
-  id: ConnId;
+  serial = 0;
+  uidSeed = 0;
+  private uidText: string | null = null;
+  readonly id = new FlowId();
   tsSec = 0;
   tsNsec = 0;
   lastTsSec = 0;
@@ -193,7 +276,7 @@ class FlowRec implements FlowRecord {
   dir: [DirStats, DirStats];
   history = '';
   conn_state: ConnState | null = null;
-  ipVersion: 4 | 6;
+  ipVersion: 4 | 6 = 4;
   synFrames: number[] = EMPTY_NUMS;
   synTimesMs: number[] = EMPTY_NUMS;
   synCount = 0;
@@ -214,11 +297,24 @@ class FlowRec implements FlowRecord {
   watchers = 0;
   ext: Record<string, unknown> | null = null;
 
-  constructor(uid: string, id: ConnId, ipVersion: 4 | 6) {
-    this.uid = uid;
-    this.id = id;
-    this.ipVersion = ipVersion;
+  constructor() {
     this.dir = [newDirStats(), newDirStats()];
+  }
+
+  get uid(): string {
+    if (this.uidText === null) this.uidText = flowUid(this.serial, this.uidSeed);
+    return this.uidText;
+  }
+
+  set uid(v: string) {
+    this.uidText = v;
+  }
+
+  /** Point at a new flow (serial); cached text is dropped. */
+  reset(serial: number, uidSeed: number): void {
+    this.serial = serial;
+    this.uidSeed = uidSeed;
+    this.uidText = null;
   }
 }
 
@@ -347,11 +443,7 @@ export class FlowTable {
   private lastHash = 0;
   private readonly byState = new Float64Array(CONN_STATES.length);
 
-  // --- IPv4 text cache (direct mapped), and scratch for IPv6 formatting
-  private readonly v4Key = new Uint32Array(4096);
-  private readonly v4Val: (string | undefined)[] = new Array(4096).fill(undefined);
-  private readonly scratch16 = new Uint8Array(16);
-  /** a record no flow kept, reused for the next onFlowStart */
+  /** a record no flow kept, reused for the next onFlowStart or cold onFlowEnd */
   private scratch: FlowRec | null = null;
 
   constructor(readonly opts: FlowTableOptions) {
@@ -1090,47 +1182,15 @@ export class FlowTable {
     return rec;
   }
 
-  /** Text of the address at u32 index `w`. */
-  private addrText(w: number, ver: number): string {
-    const u32 = this.u32;
-    if (ver === 4) {
-      const v = u32[w];
-      const slot = fmix32(v) & 4095;
-      const hit = this.v4Val[slot];
-      if (hit !== undefined && this.v4Key[slot] === v) return hit;
-      const s = (v >>> 24) + '.' + ((v >>> 16) & 255) + '.' + ((v >>> 8) & 255) + '.' + (v & 255);
-      this.v4Key[slot] = v;
-      this.v4Val[slot] = s;
-      return s;
-    }
-    const x = this.scratch16;
-    for (let k = 0; k < 4; k++) {
-      const v = u32[w + k];
-      x[k * 4] = v >>> 24; x[k * 4 + 1] = (v >>> 16) & 255; x[k * 4 + 2] = (v >>> 8) & 255; x[k * 4 + 3] = v & 255;
-    }
-    return formatIPv6(x, 0);
-  }
-
   /**
-   * The record shown to onFlowStart: the reusable scratch record when there is one (a flow
-   * nobody shows interest in gives it back), else a new one.
+   * A record for flow `i` that nobody keeps: the reusable scratch record when there is one,
+   * else a new one. Callers give it back with `this.scratch = rec` when no one kept it.
    */
   private startRecord(i: number): FlowRec {
     const rec = this.scratch;
     if (rec === null) return this.newRecord(i);
-    const b = i * FLOW_BYTES;
-    const ki = this.u16[(b + O_KINFO) >> 1];
-    const ver: 4 | 6 = (ki & 0x100) !== 0 ? 6 : 4;
-    const pp = this.u32[(b + O_PORTS) >> 2];
-    const a = (b + O_ADDR) >> 2;
-    const id = rec.id;
-    id.orig_h = this.addrText(a, ver);
-    id.orig_p = pp >>> 16;
-    id.resp_h = this.addrText(a + 4, ver);
-    id.resp_p = pp & 0xffff;
-    id.proto = protoName(ki & 0xff);
-    rec.uid = flowUid(this.u32[(b + O_SERIAL) >> 2], this.uidSeed);
-    rec.ipVersion = ver;
+    this.scratch = null;
+    this.fill(i, rec);
     rec.history = '';
     rec.conn_state = null;
     rec.synFrames = EMPTY_NUMS;
@@ -1138,30 +1198,34 @@ export class FlowTable {
     rec.icmpErrors = EMPTY_ICMP;
     rec.streams = null;
     rec.ext = null;
+    if (this.u32[(i * FLOW_BYTES + O_SYNCOUNT) >> 2] > 0) this.firstSyn(i, rec);
     this.sync(i, rec);
     return rec;
   }
 
   private newRecord(i: number): FlowRec {
-    const b = i * FLOW_BYTES;
-    const ki = this.u16[(b + O_KINFO) >> 1];
-    const ver: 4 | 6 = (ki & 0x100) !== 0 ? 6 : 4;
-    const pp = this.u32[(b + O_PORTS) >> 2];
-    const a = (b + O_ADDR) >> 2;
-    const id: ConnId = {
-      orig_h: this.addrText(a, ver),
-      orig_p: pp >>> 16,
-      resp_h: this.addrText(a + 4, ver),
-      resp_p: pp & 0xffff,
-      proto: protoName(ki & 0xff),
-    };
-    const rec = new FlowRec(flowUid(this.u32[(b + O_SERIAL) >> 2], this.uidSeed), id, ver);
-    if (this.u32[(b + O_SYNCOUNT) >> 2] > 0) {
-      rec.synFrames = [this.u32[(b + O_SYNFRAME) >> 2]];
-      rec.synTimesMs = [this.f64[(b + O_SYNMS) >> 3]];
-    }
+    const rec = new FlowRec();
+    this.fill(i, rec);
+    if (this.u32[(i * FLOW_BYTES + O_SYNCOUNT) >> 2] > 0) this.firstSyn(i, rec);
     this.sync(i, rec);
     return rec;
+  }
+
+  /** Identity of flow `i` into a record (addresses stay numbers until read). */
+  private fill(i: number, rec: FlowRec): void {
+    const b = i * FLOW_BYTES;
+    const ki = this.u16[(b + O_KINFO) >> 1];
+    const v6 = (ki & 0x100) !== 0;
+    rec.id.load(this.u32, (b + O_ADDR) >> 2, v6, this.u32[(b + O_PORTS) >> 2], protoName(ki & 0xff));
+    rec.reset(this.u32[(b + O_SERIAL) >> 2], this.uidSeed);
+    rec.ipVersion = v6 ? 6 : 4;
+  }
+
+  /** The first SYN's frame and time, for a record made after it passed. */
+  private firstSyn(i: number, rec: FlowRec): void {
+    const b = i * FLOW_BYTES;
+    rec.synFrames = [this.u32[(b + O_SYNFRAME) >> 2]];
+    rec.synTimesMs = [this.f64[(b + O_SYNMS) >> 3]];
   }
 
   /** Refresh a record from the flow's fields. */
@@ -1231,7 +1295,12 @@ export class FlowTable {
     });
     this.byState[CONN_STATES.indexOf(state)]++;
     let rec = this.recs[i];
-    if (rec === null && this.endObs.length > 0) rec = this.newRecord(i);
+    let cold = false;
+    if (rec === null && this.endObs.length > 0) {
+      // nobody kept a record for this flow: the scratch one, valid only during onFlowEnd
+      rec = this.startRecord(i);
+      cold = true;
+    }
     if (rec !== null) {
       this.sync(i, rec);
       rec.conn_state = state;
@@ -1245,6 +1314,7 @@ export class FlowTable {
         rec.streams = null;
       }
     }
+    if (cold) this.scratch = rec;
     this.recs[i] = null;
     this.dnsSt[i] = null;
     u8[b + O_CLS] = CLS_FREE;

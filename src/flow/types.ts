@@ -192,7 +192,12 @@ export interface FlowObserver {
   onDnsResponse?(ev: DnsResponseEvent): void;
   /** A DNS query was judged (answered, unanswered, ...). */
   onDnsTransaction?(tx: DnsTransaction): void;
-  /** The flow ended (expiry, eviction or end of input): conn_state is set. */
+  /**
+   * The flow ended (expiry, eviction or end of input): conn_state is set. A record kept for
+   * the flow (an observer returned a mask or set `ext`, DNS was decoded on it, an ICMP error
+   * or a retransmitted SYN was tied to it) is the same object observers saw before; any other
+   * flow's record is only valid during the call (the table reuses it): copy what you keep.
+   */
   onFlowEnd?(flow: FlowRecord): void;
 }
 

@@ -11,7 +11,10 @@ import { DEFAULT_TIMEOUTS } from '../../src/config.js';
 export class Recorder implements FlowObserver {
   readonly name: string;
   starts: FlowRecord[] = [];
+  /** copies of the records handed to onFlowEnd, as they were then */
   ends: FlowRecord[] = [];
+  /** the records themselves (for identity checks: a record nobody kept is reused after the call) */
+  endsRaw: FlowRecord[] = [];
   packets: { uid: string; frameNo: number; dir: 0 | 1; pkts: number }[] = [];
   txs: DnsTransaction[] = [];
   responses: DnsResponseEvent[] = [];
@@ -49,7 +52,9 @@ export class Recorder implements FlowObserver {
   }
 
   onFlowEnd(flow: FlowRecord): void {
-    this.ends.push(flow);
+    // the table may reuse the record after the call (flows nobody kept): keep a copy
+    this.ends.push(snapshotFlow(flow));
+    this.endsRaw.push(flow);
     this.log.push(`end ${flow.uid} ${flow.conn_state}`);
   }
 
@@ -59,6 +64,24 @@ export class Recorder implements FlowObserver {
     if (!f) throw new Error(`no ended flow with orig_p ${origPort}`);
     return f;
   }
+}
+
+/** A plain deep copy of a flow record as it is now (stream captures are shared, not copied). */
+export function snapshotFlow(f: FlowRecord): FlowRecord {
+  return {
+    uid: f.uid,
+    id: { orig_h: f.id.orig_h, orig_p: f.id.orig_p, resp_h: f.id.resp_h, resp_p: f.id.resp_p, proto: f.id.proto },
+    tsSec: f.tsSec, tsNsec: f.tsNsec, lastTsSec: f.lastTsSec, lastTsNsec: f.lastTsNsec, lastMs: f.lastMs,
+    firstMs: f.firstMs, duration: f.duration,
+    dir: [{ ...f.dir[0] }, { ...f.dir[1] }],
+    history: f.history, conn_state: f.conn_state, ipVersion: f.ipVersion,
+    synFrames: [...f.synFrames], synTimesMs: [...f.synTimesMs], synCount: f.synCount, synIsn: f.synIsn,
+    synTtl: f.synTtl, synAckFrame: f.synAckFrame, synAckTtl: f.synAckTtl, synToSynAckMs: f.synToSynAckMs,
+    rstFrame: f.rstFrame, rstDir: f.rstDir, rstTtl: f.rstTtl, rstAfterSynMs: f.rstAfterSynMs,
+    finFrame: [f.finFrame[0], f.finFrame[1]], firstDataFrame: [f.firstDataFrame[0], f.firstDataFrame[1]],
+    firstDataMs: [f.firstDataMs[0], f.firstDataMs[1]], icmpErrors: [...f.icmpErrors],
+    streams: f.streams, watchers: f.watchers, ext: f.ext,
+  };
 }
 
 export interface TestTable {

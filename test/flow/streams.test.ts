@@ -14,9 +14,12 @@ const PA = TH_PSH | TH_ACK;
 /** an observer that asks for streams and copies them at flow end */
 class StreamGrab extends Recorder {
   got: { text: [string, string]; s: [StreamCapture, StreamCapture] }[] = [];
+  /** the records themselves (kept flows: the table does not reuse them) */
+  live: Parameters<Recorder['onFlowEnd']>[0][] = [];
   constructor() { super(WANT_STREAMS); }
   override onFlowEnd(flow: Parameters<Recorder['onFlowEnd']>[0]): void {
     super.onFlowEnd(flow);
+    this.live.push(flow);
     const s = flow.streams!;
     this.got.push({ text: [s[0].bytes.subarray(0, s[0].length).toString('latin1'), s[1].bytes.subarray(0, s[1].length).toString('latin1')],
       s: [{ ...s[0], bytes: Buffer.from(s[0].bytes.subarray(0, s[0].length)) }, { ...s[1], bytes: Buffer.from(s[1].bytes.subarray(0, s[1].length)) }] });
@@ -41,7 +44,7 @@ test('in order from ISN+1; retransmissions and overlaps add only new bytes; FIN 
   assert.deepEqual(text, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'HTTP/1.1 302 Found\r\n']);
   assert.deepEqual(st[0].frames, [3, 5]);
   assert.deepEqual([st[0].complete, st[0].gap, st[1].complete, st[1].gap], [false, false, true, false]);
-  assert.equal(g.ends[0].streams, null, 'memory released after onFlowEnd');
+  assert.equal(g.live[0].streams, null, 'memory released after onFlowEnd');
 });
 
 test('a gap stops the direction; without a SYN the first data segment starts it', () => {

@@ -234,7 +234,7 @@ test('observers: WANT_PACKETS gives every packet (first included) with direction
   t.table.flushAll();
   assert.deepEqual(watched.packets.map((p) => [p.frameNo, p.dir, p.pkts]), [[1, 0, 1], [3, 1, 2], [4, 0, 3]]);
   const start443 = watched.starts.find((f) => f.id.resp_p === 443) as FlowRecord;
-  assert.equal(watched.ends.find((f) => f.id.resp_p === 443), start443, 'same object from start to end');
+  assert.equal(watched.endsRaw.find((f) => f.id.resp_p === 443), start443, 'same object from start to end');
   assert.equal(start443.watchers, 1);
   // onFlowStart sees the flow before its first packet is counted
   assert.equal(watched.log[0].startsWith('start '), true);
@@ -244,7 +244,7 @@ test('observers: WANT_PACKETS gives every packet (first included) with direction
   for (const u of uids) assert.match(u, /^C[0-9A-Za-z]{11}$/);
 });
 
-test('observers that set ext keep their record; cold flows get a fresh record at the end', () => {
+test('observers that set ext keep their record; cold flows get a reused record, valid during onFlowEnd', () => {
   const rec = new Recorder((f) => { if (f.id.resp_p === 80) f.ext = { mine: 1 }; return 0; });
   const t = makeTable({}, rec);
   const s = new PacketSeq();
@@ -253,13 +253,16 @@ test('observers that set ext keep their record; cold flows get a fresh record at
     s.tcp(0, { src: '10.0.0.1', dst: '10.0.0.2', sport: 2, dport: 81, flags: TH_SYN, seq: 1 }),
   );
   t.table.flushAll();
-  const e80 = rec.ends.find((f) => f.id.resp_p === 80)!;
-  const e81 = rec.ends.find((f) => f.id.resp_p === 81)!;
-  assert.equal(e80, rec.starts[0]);
-  assert.deepEqual(e80.ext, { mine: 1 });
-  assert.notEqual(e81, rec.starts[1]);
-  assert.equal(e81.uid, rec.starts[1].uid);
-  assert.equal(e81.dir[0].pkts, 1);
+  const i80 = rec.ends.findIndex((f) => f.id.resp_p === 80);
+  const i81 = rec.ends.findIndex((f) => f.id.resp_p === 81);
+  assert.equal(rec.endsRaw[i80], rec.starts[0], 'the kept record is the one onFlowStart saw');
+  assert.deepEqual(rec.ends[i80].ext, { mine: 1 });
+  // the cold flow's end record shows that flow (uid as logged at its start), whatever object it is
+  const startUid81 = rec.log[1].split(' ')[1];
+  assert.equal(rec.ends[i81].uid, startUid81);
+  assert.notEqual(rec.ends[i81].uid, rec.ends[i80].uid);
+  assert.equal(rec.ends[i81].dir[0].pkts, 1);
+  assert.equal(rec.ends[i81].id.resp_p, 81);
 });
 
 test('uids are deterministic for a seed and differ between seeds', () => {
@@ -284,7 +287,8 @@ test('ICMP errors are tied to the flow they quote (bounded to 8), observers get 
   const other = tcpPacket({ src: '10.0.0.1', dst: '10.9.9.9', sport: 1, dport: 2, flags: TH_SYN, seq: 1, ms: s.ms, frameNo: 999 });
   t.feed(s.icmp(5, { src: '192.0.2.1', dst: '10.0.0.1', type: 3, code: 1, quote: other }));
   t.table.flushAll();
-  const f = t.rec.ends.find((x) => x.id.proto === 'tcp')!;
+  const fi = t.rec.ends.findIndex((x) => x.id.proto === 'tcp');
+  const f = t.rec.ends[fi];
   assert.equal(f.icmpErrors.length, 8);
   assert.deepEqual(f.icmpErrors[0], {
     frameNo: 2, tsMs: f.firstMs + 5, type: 3, code: 13, ipVersion: 4, sender: '192.0.2.1', ttl: 250,
@@ -292,7 +296,7 @@ test('ICMP errors are tied to the flow they quote (bounded to 8), observers get 
   });
   assert.equal(f.icmpErrors[0].quoted.tcpSeq, 77);
   assert.equal(t.rec.icmp.length, 11);
-  assert.equal(t.rec.icmp[0].flow, f);
+  assert.equal(t.rec.icmp[0].flow, t.rec.endsRaw[fi], 'an ICMP error keeps the record: the same object to the end');
   assert.equal(t.rec.icmp[10].flow, null);
   // the ICMP messages are flows of their own too (Zeek: orig_p = type, resp_p = code)
   const icmpFlows = t.rec.ends.filter((x) => x.id.proto === 'icmp').map((x) => `${x.id.orig_p}/${x.id.resp_p}`).sort();
