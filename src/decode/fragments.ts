@@ -2,8 +2,8 @@
 // (packet time), so that e.g. a fragmented DNS answer reaches the flow stage whole.
 //
 // Fragments are keyed by (src, dst, protocol, id) for IPv4 (RFC 791) and by (src, dst, id)
-// for IPv6 (RFC 8200). Each fragment's payload is copied (frames are views valid only until
-// the next frame). When the last missing piece arrives, the datagram is rebuilt into a fresh
+// for IPv6 (RFC 8200). Each fragment's payload is copied (a frame's bytes are valid only until
+// the next batch). When the last missing piece arrives, the datagram is rebuilt into a fresh
 // buffer laid out as an ordinary unfragmented packet, so that offsets work as for any packet:
 //
 //   IPv4: [ the first fragment's header, IHL*4 bytes with its options, with total length =
@@ -89,6 +89,8 @@ export interface FragmentInfo {
   /** fragment data [dataStart, dataEnd) in buf, as the headers claim it */
   dataStart: number;
   dataEnd: number;
+  /** end of the frame's captured bytes in buf (buf may hold other frames after it) */
+  capEnd: number;
 }
 
 export class FragmentReassembler {
@@ -141,7 +143,7 @@ export class FragmentReassembler {
     const start = f.offset;
     const end = start + len;
     // cut by the snap length (or the capture): cannot be rebuilt
-    if (f.dataEnd > buf.length) return this.drop(d);
+    if (f.dataEnd > f.capEnd) return this.drop(d);
     const hdrLen = f.v6 ? 40 : f.headerLen;
     if (end > (f.v6 ? MAX_DATAGRAM : MAX_DATAGRAM - hdrLen)) {
       this.anomalies.add('fragment', 'TOO_LARGE', frameNo, `fragment ends at ${end}: the datagram would exceed ${MAX_DATAGRAM} bytes`);

@@ -2,7 +2,10 @@
 //
 // Flat on purpose: the per-packet hot path reads numbers and offsets, not nested views, and
 // formats nothing (addresses stay bytes at `srcOff`/`dstOff` in `data` until a flow is
-// created or a report is written). Produced by `decodeFrame()` in `./walk.ts` from the
+// created or a report is written). Every offset below is absolute in `data`, which is
+// usually the reader's whole chunk (the frame's `buf`): the frame's bytes are only a range
+// of it, so read `data` only within the ranges the offsets give ([srcOff, +4/16),
+// [l4Off, l4End), [payloadOff, payloadEnd), ...), never up to `data.length`. Produced by `decodeFrame()` in `./walk.ts` from the
 // per-protocol decoders in this folder.
 
 import type { DecodeError } from '../errors.js';
@@ -41,11 +44,17 @@ export interface Packet {
   frameNo: number;
   tsSec: number;
   tsNsec: number;
-  /** Buffer holding the IP packet: the frame's data, or a reassembled buffer after defragmentation. */
+  /**
+   * Buffer holding the IP packet: the frame's `buf` (the chunk the frame lies in, with other
+   * frames around it), or a fresh buffer holding just the datagram after defragmentation.
+   */
   data: Buffer;
   /** capLen < origLen: the capture's snap length cut this frame (not damage). */
   snapTruncated: boolean;
-  /** Why decoding stopped early (null when every layer decoded). Offsets are absolute in `data`. */
+  /**
+   * Why decoding stopped early (null when every layer decoded). Its offset counts from the
+   * frame's first byte (a reassembled datagram's first byte), as the anomaly text shows it.
+   */
   stop: DecodeError | null;
 
   /** 802.1Q/802.1ad tags seen (outermost first; VLAN ids), empty when none. Shared empty array when none. */

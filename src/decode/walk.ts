@@ -9,8 +9,8 @@
 // without an anomaly: they are not damage.
 //
 // Lax decoding (conventions.md rule 5): whatever decoded is kept, and `stop` says why decoding
-// stopped (offsets absolute in `data`). Every frame counts at most one decode anomaly: its
-// stop, or damage found on the way (an IP / UDP length that claims more than the frame or
+// stopped (its offset counts from the frame's first byte). Every frame counts at most one
+// decode anomaly: its stop, or damage found on the way (an IP / UDP length that claims more than the frame or
 // packet holds, while the headers themselves decoded). A frame cut by the capture's snap
 // length (capLen < origLen) is `snapTruncated` and counted in `snaplenTruncatedFrames`; a
 // LenError with lenSource 'capture' on such a frame is how the capture was taken, not damage,
@@ -36,6 +36,11 @@
 // view-returning decoders are called only when a test fails, to produce the typed error, and
 // for the rarer layers. No strings, closures, Map lookups or allocations on that path for
 // unfragmented packets.
+//
+// The frame is walked where the reader left it: `frame.buf` from `frame.off` to
+// `frame.off + capLen` (no per-frame view; Packet offsets are absolute in that buffer, which
+// becomes `Packet.data`). The captured end is that frame end, never `buf.length`: the view
+// decoders get min(claimed end, frame end) as their limit, named by limSource().
 
 import {
   addOffset, contentError, isLenError, lenError, type AnomalySink, type DecodeError, type LenSource,
@@ -105,11 +110,18 @@ export class FrameDecoder {
   private readonly frag: FragmentReassembler;
   private readonly vlanIds: number[] = [];
   private readonly fragInfo: FragmentInfo = {
-    v6: false, ipOff: 0, headerLen: 0, offset: 0, more: false, protocol: 0, id: 0, dataStart: 0, dataEnd: 0,
+    v6: false, ipOff: 0, headerLen: 0, offset: 0, more: false, protocol: 0, id: 0, dataStart: 0, dataEnd: 0, capEnd: 0,
   };
   private frameNo = 0;
   private snap = false;
   private counted = false;
+  /**
+   * Where the bytes being walked start and end in their buffer: the frame's
+   * [frame.off, frame.off + capLen) in frame.buf, or a reassembled datagram's [0, length).
+   * Offsets are absolute in the buffer; errors are rebased to `base`.
+   */
+  private base = 0;
+  private capEnd = 0;
   /** link layer results for the frame being decoded (see link()) */
   private off = 0;
   private version = 0;
@@ -147,8 +159,13 @@ export class FrameDecoder {
    */
   decode(frame: Frame): Packet | null {
     const p = this.last;
-    const buf = frame.data;
-    const snap = frame.capLen < frame.origLen || buf.length < frame.origLen;
+    const buf = frame.buf;
+    const base = frame.off;
+    let capEnd = base + frame.capLen;
+    if (capEnd > buf.length) capEnd = buf.length;       // never read outside buf
+    const snap = capEnd - base < frame.origLen;
+    this.base = base;
+    this.capEnd = capEnd;
     p.frameNo = frame.frameNo; p.tsSec = frame.tsSec; p.tsNsec = frame.tsNsec; p.data = buf;
     p.snapTruncated = snap; p.stop = null; p.vlans = NO_VLANS;
     p.ipVersion = 0; p.ipOff = -1; p.srcOff = -1; p.dstOff = -1; p.ttl = -1; p.ipId = -1;
@@ -173,59 +190,60 @@ export class FrameDecoder {
    * claim: PPPoE; else the captured end named 'capture'). false: nothing to hand on.
    */
   private link(frame: Frame, buf: Buffer): boolean {
-    const capEnd = buf.length;
-    let off = 0;
+    const base = this.base;
+    const capEnd = this.capEnd;
+    let off = base;
     let type = -1;                          // EtherType still to dispatch, -1 none
     this.end = capEnd;
     this.endSource = 'capture';
     switch (frame.linkType) {
       case LINKTYPE_ETHERNET:
-        if (capEnd < ETHERNET_HEADER_LEN) return this.failLink(decodeEthernet(buf, 0) as DecodeError, 0);
-        type = (buf[12] << 8) | buf[13];
-        off = ETHERNET_HEADER_LEN;
+        if (capEnd - base < ETHERNET_HEADER_LEN) return this.failLink(decodeEthernet(buf, base, capEnd) as DecodeError, base);
+        type = (buf[base + 12] << 8) | buf[base + 13];
+        off = base + ETHERNET_HEADER_LEN;
         break;
       case LINKTYPE_LINUX_SLL: {
-        const s = decodeSll(buf, 0);
-        if (isDecodeError(s)) return this.failLink(s, 0);
+        const s = decodeSll(buf, base, capEnd);
+        if (isDecodeError(s)) return this.failLink(s, base);
         if (!s.protocolIsEtherType) return false;
         type = s.protocol;
-        off = SLL_HEADER_LEN;
+        off = base + SLL_HEADER_LEN;
         break;
       }
       case LINKTYPE_LINUX_SLL2: {
-        const s = decodeSll2(buf, 0);
-        if (isDecodeError(s)) return this.failLink(s, 0);
+        const s = decodeSll2(buf, base, capEnd);
+        if (isDecodeError(s)) return this.failLink(s, base);
         if (!s.protocolIsEtherType) return false;
         type = s.protocol;
-        off = SLL2_HEADER_LEN;
+        off = base + SLL2_HEADER_LEN;
         break;
       }
       case LINKTYPE_NULL: case LINKTYPE_LOOP: {
-        const n = decodeNull(buf, 0);
-        if (isDecodeError(n)) return this.failLink(n, 0);
+        const n = decodeNull(buf, base, capEnd);
+        if (isDecodeError(n)) return this.failLink(n, base);
         const v = n.ipVersion;
         if (v === 0) return false;
         this.version = v;
-        this.off = NULL_HEADER_LEN;
+        this.off = base + NULL_HEADER_LEN;
         return true;
       }
       case LINKTYPE_RAW: case LINKTYPE_RAW_DLT12: case LINKTYPE_RAW_DLT14: {
-        const nib = capEnd > 0 ? buf[0] >> 4 : 4;
-        if (nib !== 4 && nib !== 6) return this.failLink(contentError('LINK_BAD_IP_VERSION', 'link', 'version', nib, 0), 0);
+        const nib = capEnd > base ? buf[base] >> 4 : 4;
+        if (nib !== 4 && nib !== 6) return this.failLink(contentError('LINK_BAD_IP_VERSION', 'link', 'version', nib, 0), base);
         this.version = nib;
-        this.off = 0;
+        this.off = base;
         return true;
       }
       case LINKTYPE_IPV4: case LINKTYPE_IPV6: {
         let version = frame.linkType === LINKTYPE_IPV4 ? 4 : 6;
-        const nib = capEnd > 0 ? buf[0] >> 4 : version;
+        const nib = capEnd > base ? buf[base] >> 4 : version;
         if ((nib === 4 || nib === 6) && nib !== version) {
           this.anomalies.add('link', 'IP_VERSION_MISMATCH', frame.frameNo,
             `link type ${linkTypeName(frame.linkType)} frame holds an IPv${nib} packet; decoded as IPv${nib}`);
           version = nib;
         }
         this.version = version;
-        this.off = 0;
+        this.off = base;
         return true;
       }
       default:
@@ -244,7 +262,7 @@ export class FrameDecoder {
           this.setVlans(tags);
           return this.failLink(contentError('VLAN_TOO_MANY_TAGS', 'vlan', 'tags', tags + 1, 0), off);
         }
-        if (capEnd - off < VLAN_TAG_LEN) { this.setVlans(tags); return this.failLink(decodeVlan(buf, off) as DecodeError, off); }
+        if (capEnd - off < VLAN_TAG_LEN) { this.setVlans(tags); return this.failLink(decodeVlan(buf, off, capEnd) as DecodeError, off); }
         this.vlanIds[tags++] = ((buf[off] & 0x0f) << 8) | buf[off + 1];
         type = (buf[off + 2] << 8) | buf[off + 3];
         off += VLAN_TAG_LEN;
@@ -254,7 +272,7 @@ export class FrameDecoder {
       if (type === ETHERTYPE_IPV4) { this.version = 4; this.off = off; return true; }
       if (type === ETHERTYPE_IPV6) { this.version = 6; this.off = off; return true; }
       if (type === ETHERTYPE_PPPOE_SESSION) {
-        const pp = decodePppoe(buf, off);
+        const pp = decodePppoe(buf, off, capEnd);
         if (isDecodeError(pp)) return this.failLink(pp, off);
         const v = pp.ipVersion;
         if (v === 0) return false;
@@ -273,16 +291,16 @@ export class FrameDecoder {
     const off = this.off;
     const end = this.end;
     const endSource = this.endSource;
-    const capEnd = buf.length;
+    const capEnd = this.capEnd;
     const lim = end < capEnd ? end : capEnd;
     const hl = ipv4HeaderLenIfValid(buf, off, lim);
-    if (hl < 0) return this.fail(decodeIpv4(buf, off, end, endSource) as DecodeError, off);
+    if (hl < 0) return this.fail(decodeIpv4(buf, off, lim, this.limSource(end, endSource)) as DecodeError, off);
     let totalLen = (buf[off + 2] << 8) | buf[off + 3];
     if (totalLen === 0) totalLen = end - off;           // segmentation offload (ipv4.ts)
     const claimedEnd = off + totalLen;
     p.ipVersion = 4; p.ipOff = off; p.srcOff = off + 12; p.dstOff = off + 16;
     p.ttl = buf[off + 8]; p.ipId = (buf[off + 4] << 8) | buf[off + 5]; p.ipLen = totalLen;
-    if (claimedEnd > lim) this.clipped('ipv4', totalLen, lim - off, buf, end, endSource, off);
+    if (claimedEnd > lim) this.damage(lenError('ipv4', totalLen, lim - off, this.limSource(end, endSource)), off);
     const proto = buf[off + 9];
     // what the headers claim: the IP length, or a shorter enclosing claim (PPPoE length); the
     // captured bytes are no claim (decoders stop at them and name 'capture')
@@ -295,11 +313,12 @@ export class FrameDecoder {
     const f = this.fragInfo;
     f.v6 = false; f.ipOff = off; f.headerLen = hl; f.offset = (((buf[off + 6] & 0x1f) << 8) | buf[off + 7]) * 8;
     f.more = (buf[off + 6] & 0x20) !== 0; f.protocol = proto; f.id = p.ipId;
-    f.dataStart = off + hl; f.dataEnd = tEnd;
+    f.dataStart = off + hl; f.dataEnd = tEnd; f.capEnd = capEnd;
     const whole = this.frag.add(buf, f, frame.frameNo, frame.tsSec * 1000 + frame.tsNsec / 1e6);
     this.fragDatagrams = this.frag.size;
     if (whole === null) { this.lastHeld = true; p.proto = proto; return null; }
     // the rebuilt datagram carries the first fragment's header (fragments.ts)
+    this.base = 0; this.capEnd = whole.length;
     p.data = whole; p.reassembled = true;
     p.ipOff = 0; p.srcOff = 12; p.dstOff = 16; p.ipLen = whole.length; p.ttl = whole[8];
     return this.transport(whole, whole[9], (whole[0] & 0x0f) * 4, whole.length, 'ipv4.totalLen', whole.length, 'ipv4.totalLen');
@@ -310,22 +329,22 @@ export class FrameDecoder {
     const off = this.off;
     const end = this.end;
     const endSource = this.endSource;
-    const capEnd = buf.length;
+    const capEnd = this.capEnd;
     const lim = end < capEnd ? end : capEnd;
     if (lim - off < IPV6_HEADER_LEN || (buf[off] & 0xf0) !== 0x60) {
-      return this.fail(decodeIpv6(buf, off, end, endSource) as DecodeError, off);
+      return this.fail(decodeIpv6(buf, off, lim, this.limSource(end, endSource)) as DecodeError, off);
     }
     const plen = (buf[off + 4] << 8) | buf[off + 5];
     const totalLen = plen === 0 ? end - off : IPV6_HEADER_LEN + plen;   // 0: jumbogram / offload (ipv6.ts)
     const claimedEnd = off + totalLen;
     p.ipVersion = 6; p.ipOff = off; p.srcOff = off + 8; p.dstOff = off + 24;
     p.ttl = buf[off + 7]; p.ipLen = totalLen;
-    if (claimedEnd > lim) this.clipped('ipv6', totalLen, lim - off, buf, end, endSource, off);
+    if (claimedEnd > lim) this.damage(lenError('ipv6', totalLen, lim - off, this.limSource(end, endSource)), off);
     const tEnd = endSource === 'capture' || claimedEnd < end ? claimedEnd : end;
     const tSrc: LenSource = endSource === 'capture' || claimedEnd <= end ? 'ipv6.payloadLen' : endSource;
     const nh = buf[off + 6];
     if (!isIpv6ExtHeader(nh)) return this.transport(buf, nh, off + IPV6_HEADER_LEN, tEnd, tSrc, claimedEnd, 'ipv6.payloadLen');
-    const chain = decodeIpv6ExtChain(buf, off + IPV6_HEADER_LEN, nh, tEnd, tSrc);
+    const chain = decodeIpv6ExtChain(buf, off + IPV6_HEADER_LEN, nh, tEnd < capEnd ? tEnd : capEnd, this.limSource(tEnd, tSrc));
     if (isDecodeError(chain)) { this.stopAt(chain, off + IPV6_HEADER_LEN); return p; }
     const fo = chain.fragmentHeaderOff;
     if (fo < 0) return this.transport(buf, chain.protocol, chain.payloadStart, tEnd, tSrc, claimedEnd, 'ipv6.payloadLen');
@@ -335,10 +354,11 @@ export class FrameDecoder {
     const f = this.fragInfo;
     f.v6 = true; f.ipOff = off; f.headerLen = IPV6_HEADER_LEN;
     f.offset = (((buf[fo + 2] << 8) | buf[fo + 3]) >> 3) * 8; f.more = (buf[fo + 3] & 1) !== 0;
-    f.protocol = chain.protocol; f.id = id; f.dataStart = chain.payloadStart; f.dataEnd = tEnd;
+    f.protocol = chain.protocol; f.id = id; f.dataStart = chain.payloadStart; f.dataEnd = tEnd; f.capEnd = capEnd;
     const whole = this.frag.add(buf, f, frame.frameNo, frame.tsSec * 1000 + frame.tsNsec / 1e6);
     this.fragDatagrams = this.frag.size;
     if (whole === null) { this.lastHeld = true; p.proto = chain.protocol; return null; }
+    this.base = 0; this.capEnd = whole.length;
     p.data = whole; p.reassembled = true;
     p.ipOff = 0; p.srcOff = 8; p.dstOff = 24; p.ipLen = whole.length; p.ttl = whole[7];
     const wEnd = whole.length;
@@ -359,7 +379,7 @@ export class FrameDecoder {
   private transport(buf: Buffer, proto: number, l4Off: number, tEnd: number, tSrc: LenSource,
     ipClaimedEnd: number, ipSource: LenSource): Packet {
     const p = this.last;
-    const bufEnd = buf.length;
+    const bufEnd = this.capEnd;
     const l4End = tEnd < bufEnd ? tEnd : bufEnd;
     p.proto = proto;
     p.l4Off = l4Off;
@@ -369,7 +389,7 @@ export class FrameDecoder {
         const hl = tcpHeaderLenIfValid(buf, l4Off, l4End);
         if (hl < 0) {
           this.partialTcp(buf, l4Off, l4End, tEnd);
-          this.stopAt(decodeTcp(buf, l4Off, tEnd, tSrc) as DecodeError, l4Off);
+          this.stopAt(decodeTcp(buf, l4Off, l4End, this.limSource(tEnd, tSrc)) as DecodeError, l4Off);
           return p;
         }
         const o = l4Off;
@@ -389,7 +409,7 @@ export class FrameDecoder {
         if (len < 0) {
           if (l4End - l4Off >= 4) { p.srcPort = (buf[l4Off] << 8) | buf[l4Off + 1]; p.dstPort = (buf[l4Off + 2] << 8) | buf[l4Off + 3]; }
           p.payloadOff = p.payloadEnd = p.l4End;
-          this.stopAt(decodeUdp(buf, l4Off, tEnd, tSrc, v6) as DecodeError, l4Off);
+          this.stopAt(decodeUdp(buf, l4Off, l4End, this.limSource(tEnd, tSrc), v6) as DecodeError, l4Off);
           return p;
         }
         p.srcPort = (buf[l4Off] << 8) | buf[l4Off + 1];
@@ -406,14 +426,14 @@ export class FrameDecoder {
         if (l4End - l4Off < ICMP_HEADER_LEN) {
           if (l4End - l4Off >= 2) { p.icmpType = buf[l4Off]; p.icmpCode = buf[l4Off + 1]; }
           p.payloadOff = p.payloadEnd = p.l4End;
-          this.stopAt(decodeIcmp(buf, l4Off, tEnd, tSrc, v6) as DecodeError, l4Off);
+          this.stopAt(decodeIcmp(buf, l4Off, l4End, this.limSource(tEnd, tSrc), v6) as DecodeError, l4Off);
           return p;
         }
         const type = buf[l4Off];
         p.icmpType = type; p.icmpCode = buf[l4Off + 1];
         p.payloadOff = l4Off + ICMP_HEADER_LEN; p.payloadEnd = l4End; p.payloadLen = tEnd - l4Off - ICMP_HEADER_LEN;
         if (icmpQuotesPacket(type, v6)) {
-          const q = decodeQuotedPacket(buf, l4Off + ICMP_HEADER_LEN, tEnd, 'icmp.quoted', v6);
+          const q = decodeQuotedPacket(buf, l4Off + ICMP_HEADER_LEN, l4End, this.limSource(tEnd, 'icmp.quoted'), v6);
           if (isDecodeError(q)) this.stopAt(q, l4Off + ICMP_HEADER_LEN);
           else p.quoted = q;
         }
@@ -452,11 +472,15 @@ export class FrameDecoder {
     p.payloadLen = claimed > 0 ? claimed : 0;
   }
 
-  /** An IP length claims more than the enclosing limit or the capture holds: damage unless snap-truncated. */
-  private clipped(layer: 'ipv4' | 'ipv6', claimed: number, available: number, buf: Buffer, end: number,
-    endSource: LenSource, base: number): void {
-    const src: LenSource = end <= buf.length ? endSource : 'capture';
-    this.damage(lenError(layer, claimed, available, src), base);
+  /**
+   * Which limit binds reads that stop at min(end, capEnd): the field claiming `end`, or the
+   * captured bytes (bounds.ts limitSource, with the frame's end for the buffer's). The view
+   * decoders are called with that min as their `end` and this as its source, so they never
+   * look past the frame in a buffer that holds others, and name the limit as for a frame
+   * of its own.
+   */
+  private limSource(end: number, endSource: LenSource): LenSource {
+    return end <= this.capEnd ? endSource : 'capture';
   }
 
   /** Count one decode anomaly per frame; snap-length cuts are not anomalies. */
@@ -467,24 +491,25 @@ export class FrameDecoder {
     this.anomalies.addDecodeError(e, this.frameNo);
   }
 
-  private damage(e: DecodeError, base: number): void {
-    this.record(addOffset(e, base));
+  /** `at`: where the decoder that found `e` started (absolute); errors are frame-relative */
+  private damage(e: DecodeError, at: number): void {
+    this.record(addOffset(e, at - this.base));
   }
 
-  private stopAt(e: DecodeError, base: number): void {
-    const r = addOffset(e, base);
+  private stopAt(e: DecodeError, at: number): void {
+    const r = addOffset(e, at - this.base);
     this.last.stop = r;
     this.lastStop = r;
     this.record(r);
   }
 
-  private fail(e: DecodeError, base: number): null {
-    this.stopAt(e, base);
+  private fail(e: DecodeError, at: number): null {
+    this.stopAt(e, at);
     return null;
   }
 
-  private failLink(e: DecodeError, base: number): false {
-    this.stopAt(e, base);
+  private failLink(e: DecodeError, at: number): false {
+    this.stopAt(e, at);
     return false;
   }
 }

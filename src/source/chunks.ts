@@ -6,10 +6,11 @@
 //
 // ByteQueue is what the parsers see: the current chunk plus a small carry buffer for the one
 // record that straddles two chunks. A parser asks `ensure(n)` for n contiguous bytes at the
-// read position: when they lie in the current chunk it gets a view of the chunk (no copy);
+// read position: when they lie in the current chunk it gets the chunk and an offset (no copy);
 // otherwise the bytes at hand are copied once into the carry buffer and the parser waits for
-// the next chunk. Records are never assembled in a growing concatenated buffer. Two carry
-// buffers alternate, so the record completed at the start of a chunk (handed out as a view of
+// the next chunk. (The hot loops read the records that lie wholly in the chunk straight from
+// `chunk` at `pos`.) Records are never assembled in a growing concatenated buffer. Two carry
+// buffers alternate, so the record completed at the start of a chunk (handed out in
 // carry A) survives while the next chunk's tail is stashed (in carry B): every frame of a batch
 // stays valid until the next batch is pulled. The carry grows only up to a bound the parser
 // sets; parsers check lengths against it before asking.
@@ -179,8 +180,13 @@ export class ByteQueue {
   buf: Buffer = EMPTY;
   off = 0;
 
-  private chunk: Buffer = EMPTY;
-  private pos = 0;
+  /**
+   * The current chunk and the read position in it. While nothing is held back
+   * (`pending === 0`), a parser may read whole records straight from `chunk` at `pos` and
+   * move `pos` past them (the same as ensure + consume, without a call per record).
+   */
+  chunk: Buffer = EMPTY;
+  pos = 0;
   private readonly carry: Buffer[] = [EMPTY, EMPTY];
   private cur = 0;
   private carryLen = 0;

@@ -357,9 +357,10 @@ export class LiveSource implements PacketSource, AsyncIterator<Frame[]> {
     let tsNsec = Math.floor((ms - tsSec * 1000) * 1000) * 1000;
     if (tsNsec > 999_999_000) tsNsec = 999_999_000;
     else if (!(tsNsec >= 0)) tsNsec = 0;
+    const data = this.copyOut(capLen);
     const frame: Frame = {
       frameNo: ++this.packets, tsSec, tsNsec, linkType: this.linkType,
-      data: this.copyOut(capLen), capLen, origLen: nbytes, ifIndex: 0,
+      buf: data, off: 0, data, capLen, origLen: nbytes, ifIndex: 0,
     };
     this.queue.push(frame);
     this.queueBytes += capLen;

@@ -38,10 +38,50 @@ export const MAX_RECORD = 16 * 1024 * 1024;
 /** pcapng blocks we skip unread may be as long as Wireshark allows (it refuses more). */
 export const MAX_SKIPPED_BLOCK = 32 + 128 * 1024 * 1024 + 131072;
 
-/** A frame as every file reader builds it (one object shape for the whole pipeline). */
-export function makeFrame(
-  frameNo: number, tsSec: number, tsNsec: number, linkType: number, data: Buffer,
-  origLen: number, ifIndex: number, noTimestamp: boolean,
-): Frame {
-  return { frameNo, tsSec, tsNsec, linkType, data, capLen: data.length, origLen, ifIndex, noTimestamp };
+/**
+ * A frame as every file reader builds it (one object shape for the whole pipeline): the
+ * record's bytes stay where they were read (`buf` at `off`, see Frame in types.ts), and the
+ * `data` view is created on first access only. Building one costs an object, no typed-array
+ * view.
+ */
+export class ChunkFrame implements Frame {
+  private view: Buffer | null = null;
+
+  constructor(
+    public frameNo: number,
+    public tsSec: number,
+    public tsNsec: number,
+    public linkType: number,
+    public buf: Buffer,
+    public off: number,
+    public capLen: number,
+    public origLen: number,
+    public ifIndex: number,
+    public noTimestamp: boolean,
+  ) {}
+
+  get data(): Buffer {
+    let v = this.view;
+    if (v === null) v = this.view = this.buf.subarray(this.off, this.off + this.capLen);
+    return v;
+  }
+}
+
+// Record header fields, read with byte arithmetic (Buffer#readUInt32LE checks its bounds on
+// every call; the parsers have checked the record length before reading). Unsigned results.
+
+export function u32le(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+
+export function u32be(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+export function u32(b: Uint8Array, o: number, le: boolean): number {
+  return le ? u32le(b, o) : u32be(b, o);
+}
+
+export function u16(b: Uint8Array, o: number, le: boolean): number {
+  return le ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
 }

@@ -22,7 +22,9 @@
 
 import { CaptureError } from '../errors.js';
 import { ByteQueue } from './chunks.js';
-import { MAX_PACKET, MAX_RECORD, makeFrame, type ParserContext, type RecordParser } from './parser.js';
+import {
+  ChunkFrame, MAX_PACKET, MAX_RECORD, u32be, u32le, type ParserContext, type RecordParser,
+} from './parser.js';
 import { pcapTs, tsOut } from './timestamps.js';
 import type { Frame } from './types.js';
 
@@ -75,26 +77,53 @@ export class PcapParser implements RecordParser {
     const linkType = this.linkType;
     const maxRec = this.maxRec;
     for (;;) {
+      if (q.pending === 0) {
+        // hot loop: the records lying wholly in the chunk, read in place
+        const b = q.chunk;
+        const n = b.length;
+        let o = q.pos;
+        while (n - o >= hl) {
+          const incl = le ? u32le(b, o + 8) : u32be(b, o + 8);
+          if (incl > maxRec) {
+            q.pos = o;
+            this.badLength(incl);
+            return;
+          }
+          const total = hl + incl;
+          if (n - o < total) break;
+          const orig = le ? u32le(b, o + 12) : u32be(b, o + 12);
+          if (incl > orig) this.caplenGtOrig(incl, orig);
+          // pcapTs inlined for a fraction below one second (any sound file)
+          let sec = le ? u32le(b, o) : u32be(b, o);
+          const frac = le ? u32le(b, o + 4) : u32be(b, o + 4);
+          let nsec = frac * mult;
+          if (nsec >= 1e9) {
+            pcapTs(sec, frac, mult);
+            sec = tsOut.sec;
+            nsec = tsOut.nsec;
+          }
+          out.push(new ChunkFrame(++this.lastFrameNo, sec, nsec, linkType, b, o + hl, incl, orig, 0, false));
+          o += total;
+        }
+        q.pos = o;
+      }
+      // a record that straddles chunks: through the queue's carry buffer
       if (!q.ensure(hl)) return;
       let b = q.buf;
       let o = q.off;
-      const incl = le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
+      const incl = le ? u32le(b, o + 8) : u32be(b, o + 8);
       if (incl > maxRec) {
-        this.stop('pcap', 'BAD_RECORD_LENGTH',
-          `record length ${incl} is more than the file allows (${maxRec}); reading stopped there`);
+        this.badLength(incl);
         return;
       }
       const total = hl + incl;
       if (!q.ensure(total)) return;
       b = q.buf;
       o = q.off;
-      const sec = le ? b.readUInt32LE(o) : b.readUInt32BE(o);
-      const frac = le ? b.readUInt32LE(o + 4) : b.readUInt32BE(o + 4);
-      const orig = le ? b.readUInt32LE(o + 12) : b.readUInt32BE(o + 12);
-      pcapTs(sec, frac, mult);
+      const orig = le ? u32le(b, o + 12) : u32be(b, o + 12);
       if (incl > orig) this.caplenGtOrig(incl, orig);
-      out.push(makeFrame(++this.lastFrameNo, tsOut.sec, tsOut.nsec, linkType,
-        b.subarray(o + hl, o + total), orig, 0, false));
+      pcapTs(le ? u32le(b, o) : u32be(b, o), le ? u32le(b, o + 4) : u32be(b, o + 4), mult);
+      out.push(new ChunkFrame(++this.lastFrameNo, tsOut.sec, tsOut.nsec, linkType, b, o + hl, incl, orig, 0, false));
       q.consume(total);
     }
   }
@@ -144,6 +173,11 @@ export class PcapParser implements RecordParser {
     info.interfaces = 1;
     if (!info.linkTypes.includes(lt)) info.linkTypes.push(lt);
     return true;
+  }
+
+  private badLength(incl: number): void {
+    this.stop('pcap', 'BAD_RECORD_LENGTH',
+      `record length ${incl} is more than the file allows (${this.maxRec}); reading stopped there`);
   }
 
   private caplenGtOrig(incl: number, orig: number): void {

@@ -40,7 +40,7 @@
 import { CaptureError, type Layer } from '../errors.js';
 import { ByteQueue } from './chunks.js';
 import {
-  MAX_PACKET, MAX_RECORD, MAX_SKIPPED_BLOCK, makeFrame, type ParserContext, type RecordParser,
+  ChunkFrame, MAX_PACKET, MAX_RECORD, MAX_SKIPPED_BLOCK, u16, u32, type ParserContext, type RecordParser,
 } from './parser.js';
 import { ticksToTs, tsOut, tsResolution, type TsResolution } from './timestamps.js';
 import type { Frame } from './types.js';
@@ -100,9 +100,9 @@ interface Iface {
 /** first option length that runs past `end`, or -1 when the options are sound */
 function checkOptions(b: Buffer, p: number, end: number, le: boolean): number {
   while (end - p >= 4) {
-    const code = le ? b.readUInt16LE(p) : b.readUInt16BE(p);
+    const code = u16(b, p, le);
     if (code === 0) return -1;
-    const len = le ? b.readUInt16LE(p + 2) : b.readUInt16BE(p + 2);
+    const len = u16(b, p + 2, le);
     if (4 + len > end - p) return len;
     p += 4 + pad4(len);
   }
@@ -136,11 +136,31 @@ export class PcapngParser implements RecordParser {
     q.push(chunk);
     if (this.skipping && !this.continueSkip()) return;
     for (;;) {
+      if (q.pending === 0 && this.headerDone) {
+        // hot loop: sound Enhanced Packet Blocks lying wholly in the chunk, read in place;
+        // anything else (and any damage) goes through the general path below
+        const b = q.chunk;
+        const n = b.length;
+        const le = this.le;
+        let o = q.pos;
+        while (n - o >= 12 && u32(b, o, le) === BT_EPB) {
+          const blen = u32(b, o + 4, le);
+          const lr = pad4(blen);
+          if (blen < 32 || lr > n - o || lr > MAX_RECORD || u32(b, o + lr - 4, le) !== blen) break;
+          this.packet(b, o, lr, le, out, false);
+          if (this.stopped) {
+            q.pos = o;
+            return;
+          }
+          o += lr;
+        }
+        q.pos = o;
+      }
       if (!q.ensure(12)) return;
       let b = q.buf;
       let o = q.off;
       let le = this.le;
-      const type = le ? b.readUInt32LE(o) : b.readUInt32BE(o);
+      const type = u32(b, o, le);
       if (type === BT_SHB) {
         const bom = b.readUInt32LE(o + 8);
         if (bom === BYTE_ORDER_MAGIC) le = true;
@@ -153,7 +173,7 @@ export class PcapngParser implements RecordParser {
         this.fatal = new CaptureError('NOT_A_CAPTURE', 'not a pcap or pcapng file');
         return;
       }
-      const blen = le ? b.readUInt32LE(o + 4) : b.readUInt32BE(o + 4);
+      const blen = u32(b, o + 4, le);
       const lr = pad4(blen);
       const buffered = isBuffered(type);
       if (blen < minBlockLen(type) || lr > (buffered ? MAX_RECORD : MAX_SKIPPED_BLOCK)) {
@@ -224,15 +244,15 @@ export class PcapngParser implements RecordParser {
   }
 
   private trailerOk(b: Buffer, p: number, le: boolean, blen: number, type: number): boolean {
-    const t = le ? b.readUInt32LE(p) : b.readUInt32BE(p);
+    const t = u32(b, p, le);
     if (t === blen) return true;
     this.damage('BAD_BLOCK_LENGTH', `block of type 0x${type.toString(16)}: total lengths ${blen} and ${t} differ`);
     return false;
   }
 
   private section(b: Buffer, o: number, lr: number, le: boolean): void {
-    const major = le ? b.readUInt16LE(o + 12) : b.readUInt16BE(o + 12);
-    const minor = le ? b.readUInt16LE(o + 14) : b.readUInt16BE(o + 14);
+    const major = u16(b, o + 12, le);
+    const minor = u16(b, o + 14, le);
     const info = this.ctx.info;
     if (!this.headerDone) {
       info.format = 'pcapng';
@@ -262,16 +282,16 @@ export class PcapngParser implements RecordParser {
       this.damage('TOO_MANY_INTERFACES', `more than ${MAX_INTERFACES} interfaces in one section`);
       return;
     }
-    const linkType = le ? b.readUInt16LE(o + 8) : b.readUInt16BE(o + 8);
-    const snaplen = le ? b.readUInt32LE(o + 12) : b.readUInt32BE(o + 12);
+    const linkType = u16(b, o + 8, le);
+    const snaplen = u32(b, o + 12, le);
     let tsresol: number | undefined;
     let offsetSec = 0;
     let p = o + 16;
     const end = o + lr - 4;
     while (end - p >= 4) {
-      const code = le ? b.readUInt16LE(p) : b.readUInt16BE(p);
+      const code = u16(b, p, le);
       if (code === 0) break;
-      const len = le ? b.readUInt16LE(p + 2) : b.readUInt16BE(p + 2);
+      const len = u16(b, p + 2, le);
       if (4 + len > end - p) {
         this.damage('BAD_OPTION', `interface description option ${code} of length ${len} runs past its block`);
         return;
@@ -296,9 +316,9 @@ export class PcapngParser implements RecordParser {
 
   /** EPB (obsolete = false) or the obsolete PB (16-bit interface id, drop count) */
   private packet(b: Buffer, o: number, lr: number, le: boolean, out: Frame[], obsolete: boolean): void {
-    const ifid = obsolete ? (le ? b.readUInt16LE(o + 8) : b.readUInt16BE(o + 8)) : (le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8));
-    const caplen = le ? b.readUInt32LE(o + 20) : b.readUInt32BE(o + 20);
-    const orig = le ? b.readUInt32LE(o + 24) : b.readUInt32BE(o + 24);
+    const ifid = obsolete ? u16(b, o + 8, le) : u32(b, o + 8, le);
+    const caplen = u32(b, o + 20, le);
+    const orig = u32(b, o + 24, le);
     const what = obsolete ? 'packet block' : 'enhanced packet block';
     if (pad4(caplen) > lr - 32) {
       this.damage('BAD_BLOCK_LENGTH', `${what} of ${lr} bytes is too small for ${caplen} bytes of packet data`);
@@ -312,7 +332,6 @@ export class PcapngParser implements RecordParser {
       this.damage('BAD_INTERFACE_ID', `${what} on interface ${ifid}, but the section describes ${this.ifaces.length}`);
       return;
     }
-    const dataEnd = o + 28 + caplen;
     const optEnd = o + lr - 4;
     if (optEnd - (o + 28 + pad4(caplen)) >= 4) {
       const bad = checkOptions(b, o + 28 + pad4(caplen), optEnd, le);
@@ -322,16 +341,16 @@ export class PcapngParser implements RecordParser {
       }
     }
     const iface = this.ifaces[ifid];
-    const hi = le ? b.readUInt32LE(o + 12) : b.readUInt32BE(o + 12);
-    const lo = le ? b.readUInt32LE(o + 16) : b.readUInt32BE(o + 16);
+    const hi = u32(b, o + 12, le);
+    const lo = u32(b, o + 16, le);
     ticksToTs(hi, lo, iface.res, iface.offsetSec);
     const sec = tsOut.sec;
     const nsec = tsOut.nsec;
     this.prevSec = sec;
     this.prevNsec = nsec;
     if (caplen > orig) this.caplenGtOrig(caplen, orig);
-    out.push(makeFrame(++this.lastFrameNo, sec, nsec, iface.linkType, b.subarray(o + 28, dataEnd),
-      orig, iface.globalIndex, false));
+    out.push(new ChunkFrame(++this.lastFrameNo, sec, nsec, iface.linkType, b, o + 28, caplen, orig,
+      iface.globalIndex, false));
   }
 
   private simplePacket(b: Buffer, o: number, lr: number, le: boolean, out: Frame[]): void {
@@ -340,7 +359,7 @@ export class PcapngParser implements RecordParser {
       return;
     }
     const iface = this.ifaces[0];
-    const orig = le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
+    const orig = u32(b, o + 8, le);
     let caplen = orig;
     if (iface.snaplen !== 0 && iface.snaplen < caplen) caplen = iface.snaplen;
     if (pad4(caplen) > lr - 16) {
@@ -357,8 +376,8 @@ export class PcapngParser implements RecordParser {
       this.damage('CAPLEN_TOO_LARGE', `simple packet block with ${caplen} bytes of packet data (more than ${MAX_PACKET})`);
       return;
     }
-    out.push(makeFrame(++this.lastFrameNo, this.prevSec, this.prevNsec, iface.linkType,
-      b.subarray(o + 12, o + 12 + caplen), orig, iface.globalIndex, true));
+    out.push(new ChunkFrame(++this.lastFrameNo, this.prevSec, this.prevNsec, iface.linkType, b, o + 12, caplen,
+      orig, iface.globalIndex, true));
   }
 
   private caplenGtOrig(caplen: number, orig: number): void {

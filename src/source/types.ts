@@ -7,16 +7,28 @@ import type { AnomalySink } from '../errors.js';
 /**
  * One captured packet.
  *
- * `data` is a view into the reader's current chunk when the record lies in one chunk, else a
- * copy into a reused buffer: it is valid until the next batch is pulled. State that keeps
- * bytes must copy them. `data.length === capLen`.
+ * Its bytes are `buf[off, off + capLen)`: `buf` is the buffer the record lies in -- the
+ * reader's current chunk when the record lies in one chunk, else a reused carry buffer -- and
+ * may hold other records before and after it, so nothing may read `buf` outside that range
+ * (the decoder walks it at `off`, with offsets absolute in `buf`). Valid until the next batch
+ * is pulled; state that keeps bytes must copy them.
+ *
+ * `data` is the same bytes as a Buffer of their own (`data.length === capLen`), for consumers
+ * that want one (writers, tests, live). File readers create it on first access only (a
+ * typed-array view costs about 100 ns, as much as reading the record): the hot path never
+ * asks for it. Same lifetime as `buf`.
  */
 export interface Frame {
   frameNo: number;        // from 1, as Wireshark counts
   tsSec: number;          // seconds since the epoch (integer; may be negative for odd files)
   tsNsec: number;         // 0..999_999_999
   linkType: number;       // LINKTYPE_* number
-  data: Buffer;
+  /** the buffer holding the frame's bytes at [off, off + capLen) (see above) */
+  buf: Buffer;
+  /** where the frame's bytes start in `buf` */
+  off: number;
+  /** the frame's bytes, `buf.subarray(off, off + capLen)` */
+  readonly data: Buffer;
   capLen: number;
   origLen: number;
   ifIndex: number;        // pcapng interface index across the file (0 for pcap)

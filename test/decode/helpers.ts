@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import type { Frame } from '../../src/source/types.js';
 import type { DecodeError, LenSource } from '../../src/errors.js';
+import type { Packet } from '../../src/decode/packet.js';
 
 /**
  * Hex with annotations: `#` starts a comment that runs to the end of the line; an offset
@@ -44,12 +45,31 @@ export function placements(b: Uint8Array): Array<{ name: string } & Embedded> {
   ];
 }
 
-export function frame(data: Uint8Array, linkType = 1, opts: Partial<Frame> = {}): Frame {
+/** A frame whose bytes are a Buffer of their own (`buf` = `data`, `off` 0). */
+export function frame(data: Uint8Array, linkType = 1, opts: Partial<Omit<Frame, 'buf' | 'off' | 'data'>> = {}): Frame {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
   return {
-    frameNo: 1, tsSec: 1_700_000_000, tsNsec: 0, linkType, data: buf,
+    frameNo: 1, tsSec: 1_700_000_000, tsNsec: 0, linkType, buf, off: 0, data: buf,
     capLen: buf.length, origLen: buf.length, ifIndex: 0, ...opts,
   };
+}
+
+/**
+ * The same frame as the file readers hand it out: its bytes at `pre` inside a larger buffer
+ * (a chunk), with `before` in front and `after` behind (other records; by default junk).
+ * Decoding it must give what `frame(data)` gives, offsets shifted by `pre`.
+ */
+export function frameInChunk(data: Uint8Array, linkType = 1, opts: Partial<Omit<Frame, 'buf' | 'off' | 'data'>> = {},
+  pre = 10, after: Uint8Array = Buffer.alloc(64, 0xff)): Frame {
+  const buf = Buffer.alloc(pre + data.length + after.length, 0xa5);
+  buf.set(data, pre);
+  buf.set(after, pre + data.length);
+  const f = {
+    frameNo: 1, tsSec: 1_700_000_000, tsNsec: 0, linkType, buf, off: pre,
+    capLen: data.length, origLen: data.length, ifIndex: 0, ...opts,
+    get data(): Buffer { return buf.subarray(pre, pre + data.length); },
+  };
+  return f;
 }
 
 export function assertLen(e: unknown, layer: string, required: number, available: number, lenSource: LenSource, offset = 0): void {
@@ -218,13 +238,19 @@ function inRange(v: number, lo: number, hi: number, what: string): void {
 }
 
 /** Every offset of a Packet lies inside its data; every field has a sane value. */
-export function assertPacketSane(p: import('../../src/decode/packet.js').Packet): void {
-  const n = p.data.length;
+/**
+ * Invariants of a handed-on Packet. `lo`/`hi`: where the frame's bytes lie in `p.data` (a
+ * frame inside a chunk: [frame.off, frame.off + capLen); default all of `data`, as for a
+ * frame of its own or a reassembled datagram). Every offset stays inside them.
+ */
+export function assertPacketSane(p: Packet, lo = 0, hi = p.data.length): void {
+  if (p.reassembled) { lo = 0; hi = p.data.length; }
+  const n = hi;
   assert.ok(Buffer.isBuffer(p.data));
-  if (p.stop !== null) assertDecodeError(p.stop, n);
+  if (p.stop !== null) assertDecodeError(p.stop, hi - lo);
   assert.ok(p.ipVersion === 4 || p.ipVersion === 6, 'a handed-on packet has an IP layer');
   const alen = p.ipVersion === 4 ? 4 : 16;
-  inRange(p.ipOff, 0, n, 'ipOff');
+  inRange(p.ipOff, lo, n, 'ipOff');
   inRange(p.srcOff, p.ipOff, n - alen, 'srcOff');
   inRange(p.dstOff, p.ipOff, n - alen, 'dstOff');
   inRange(p.ttl, 0, 255, 'ttl');
@@ -262,4 +288,24 @@ export function assertPacketSane(p: import('../../src/decode/packet.js').Packet)
     inRange(q.dnsId, -1, 65535, 'quoted.dnsId');
     inRange(q.tcpSeq, -1, 0xffffffff, 'quoted.tcpSeq');
   }
+}
+
+const OFFSET_FIELDS: ReadonlySet<string> = new Set(['ipOff', 'srcOff', 'dstOff', 'l4Off', 'l4End', 'payloadOff', 'payloadEnd']);
+
+/**
+ * `b` is what a decoder made of the frame `a` came from, laid `shift` bytes into a larger
+ * buffer (frameInChunk): every field the same, offsets shifted (-1 stays -1; a reassembled
+ * datagram is a buffer of its own, unshifted), the same bytes at them, the stop offset
+ * unchanged (it counts from the frame's first byte).
+ */
+export function assertSameDecode(a: Packet, b: Packet, shift: number, what: string): void {
+  const s = a.reassembled ? 0 : shift;
+  for (const k of Object.keys(a) as (keyof Packet)[]) {
+    if (k === 'data') continue;
+    const va = a[k];
+    if (OFFSET_FIELDS.has(k)) assert.equal(b[k], (va as number) < 0 ? va : (va as number) + s, `${what}: ${k}`);
+    else assert.deepEqual(b[k], va, `${what}: ${k}`);
+  }
+  if (a.reassembled) assert.ok(b.data.equals(a.data), `${what}: reassembled bytes`);
+  else assert.ok(b.data.subarray(shift, shift + a.data.length).equals(a.data), `${what}: frame bytes`);
 }

@@ -1,6 +1,7 @@
 // Property tests (conventions.md rule 12): every prefix and every random mutation of valid
 // frames gives a Packet (or null) and at most a typed DecodeError -- never a throw, never an
-// offset outside the data. fast-check runs a fixed number of times from a fixed seed, so a
+// offset outside the data -- and the same result when the frame lies inside a larger buffer
+// (as the file readers hand frames out), with the bytes a cut removed right behind it. fast-check runs a fixed number of times from a fixed seed, so a
 // failure reproduces; shrunk failures are kept in test/regressions/ as hex.
 
 import { test } from 'node:test';
@@ -22,8 +23,8 @@ import { decodeIcmp, decodeQuotedPacket } from '../../src/decode/icmp.js';
 import { isDecodeError } from '../../src/decode/bounds.js';
 import type { LenSource } from '../../src/errors.js';
 import {
-  assertDecodeError, assertPacketSane, dnsQuery, ether, etherTagged, ext6, frag6, frame, icmp, ipv4, ipv6,
-  tcp, u16, udp, MAC_A,
+  assertDecodeError, assertPacketSane, assertSameDecode, dnsQuery, ether, etherTagged, ext6, frag6, frame, frameInChunk,
+  icmp, ipv4, ipv6, tcp, u16, udp, MAC_A,
 } from './helpers.js';
 
 const SEED = 20240611;
@@ -72,19 +73,39 @@ const SAMPLES: Sample[] = [
   { name: 'raw/ipv6/udp', linkType: 101, frames: [Buffer.from(ipv6(udp([1, 2]), { next: 17 }))] },
 ];
 
-/** Feed a sample's frames (the last one replaced by `last`, with `origLen`) into a fresh decoder. */
+const PRE = 10;
+
+/**
+ * Feed a sample's frames (the last one replaced by `last`, with `origLen`) into a fresh
+ * decoder. A second decoder gets the same frames as the file readers hand them out: inside a
+ * larger buffer, followed by the bytes a cut took away (then junk), so that reading past the
+ * frame's end would show. Both must agree on everything (offsets shifted).
+ */
 function feed(s: Sample, last: Buffer, origLen: number, mutateIndex = s.frames.length - 1) {
   const anomalies = new AnomalySink();
   const d = new FrameDecoder(anomalies);
+  const anomalies2 = new AnomalySink();
+  const d2 = new FrameDecoder(anomalies2);
   const results = [];
   for (let i = 0; i < s.frames.length; i++) {
     const data = i === mutateIndex ? last : s.frames[i];
     const ol = i === mutateIndex ? origLen : data.length;
-    const p = d.decode(frame(data, s.linkType, { frameNo: i + 1, tsSec: 1_700_000_000 + i, origLen: ol }));
+    const opts = { frameNo: i + 1, tsSec: 1_700_000_000 + i, origLen: ol };
+    const p = d.decode(frame(data, s.linkType, opts));
     if (p !== null) assertPacketSane(p);
-    if (d.lastStop !== null) assertDecodeError(d.lastStop, (p ?? d.last).data.length);
+    if (d.lastStop !== null) assertDecodeError(d.lastStop, data.length);
+    const after = Buffer.concat([s.frames[i].subarray(Math.min(data.length, s.frames[i].length)), Buffer.alloc(32, 0x45)]);
+    const p2 = d2.decode(frameInChunk(data, s.linkType, opts, PRE, after));
+    const what = `${s.name} frame ${i + 1} in a chunk`;
+    assert.equal(p2 === null, p === null, what);
+    if (p2 !== null) assertPacketSane(p2, PRE, PRE + data.length);
+    assertSameDecode(d.last, d2.last, PRE, what);
+    assert.deepEqual(d2.lastStop, d.lastStop, what);
+    assert.equal(d2.lastHeld, d.lastHeld, what);
     results.push(p);
   }
+  assert.deepEqual(anomalies2.list(), anomalies.list(), `${s.name}: anomalies of the frames in a chunk`);
+  assert.equal(d2.snaplenTruncatedFrames, d.snaplenTruncatedFrames);
   return { anomalies, d, results };
 }
 
@@ -143,11 +164,20 @@ test('properties: random mutations of valid frames give a Packet or a typed erro
 test('properties: random bytes under every link type never throw', () => {
   const arb = fc.tuple(fc.constantFrom(0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 239), fc.uint8Array({ maxLength: 160 }), fc.nat());
   fc.assert(fc.property(arb, ([lt, bytes, slack]) => {
-    const d = new FrameDecoder(new AnomalySink());
+    const an = new AnomalySink();
+    const d = new FrameDecoder(an);
     const data = Buffer.from(bytes);
-    const p = d.decode(frame(data, lt, { origLen: data.length + (slack % 3) }));
+    const opts = { origLen: data.length + (slack % 3) };
+    const p = d.decode(frame(data, lt, opts));
     if (p !== null) assertPacketSane(p);
-    if (d.lastStop !== null) assertDecodeError(d.lastStop, (p ?? d.last).data.length);
+    if (d.lastStop !== null) assertDecodeError(d.lastStop, data.length);
+    // the same bytes inside a chunk, followed by more random bytes
+    const an2 = new AnomalySink();
+    const d2 = new FrameDecoder(an2);
+    const p2 = d2.decode(frameInChunk(data, lt, opts, PRE, Buffer.from(bytes).reverse()));
+    assert.equal(p2 === null, p === null);
+    assertSameDecode(d.last, d2.last, PRE, `link type ${lt}`);
+    assert.deepEqual(an2.list(), an.list());
   }), { seed: SEED + 1, numRuns: 3000 });
 });
 

@@ -80,6 +80,45 @@ test('walk: a frame that is a view into a larger buffer (non-zero byteOffset) de
   assert.equal(p.dstPort, 443);
 });
 
+test('walk: frames inside one chunk (as the file readers hand them out) are walked in place and never read past their end', () => {
+  // a chunk with three records back to back: a SYN cut by the snap length inside its
+  // options, a full DNS query, and a SYN whose IP total length claims more than the frame holds
+  const dns = ether(0x0800, ipv4(udp(dnsQuery(7), 53000, 53), { proto: 17 }));
+  const cutSyn = SYN.subarray(0, 60);
+  const chunk = Buffer.concat([Buffer.alloc(16, 0xee), cutSyn, Buffer.alloc(16, 0xee), dns, Buffer.alloc(16, 0xee), SYN.subarray(0, 50), SYN]);
+  const an = new AnomalySink();
+  const d = new FrameDecoder(an);
+  const at = (off: number, capLen: number, origLen: number, frameNo: number) => ({
+    frameNo, tsSec: 1_700_000_000, tsNsec: 0, linkType: 1, buf: chunk, off, capLen, origLen, ifIndex: 0,
+    get data(): Buffer { throw new Error('the decoder must not ask for Frame.data'); },
+  });
+  const p1 = d.decode(at(16, 60, SYN.length, 1));
+  assert.ok(p1);
+  assert.equal(p1.data, chunk);
+  assert.equal(p1.snapTruncated, true);
+  assert.equal(p1.ipOff, 16 + 14);
+  assert.deepEqual(addrs(p1), ['10.20.1.57', '18.135.112.200']);
+  assert.equal(p1.tcpFlags, TH_SYN);
+  assert.equal(p1.tcpHdrLen, 40);
+  assert.equal(p1.l4End, 16 + 60);                       // the frame's end, not the chunk's
+  assert.deepEqual(p1.stop, { code: 'LEN', layer: 'tcp', required: 40, available: 26, lenSource: 'capture', offset: 34 });
+  const o2 = 16 + 60 + 16;
+  const p2 = d.decode(at(o2, dns.length, dns.length, 2));
+  assert.ok(p2);
+  assert.equal(p2.payloadOff, o2 + 42);
+  assert.equal(p2.payloadEnd, o2 + dns.length);
+  assert.equal(p2.data.readUInt16BE(p2.payloadOff), 7);
+  const o3 = o2 + dns.length + 16;
+  const p3 = d.decode(at(o3, 50, 50, 3));              // the full SYN follows right behind it
+  assert.ok(p3);
+  assert.equal(p3.srcPort, 51000);
+  assert.equal(p3.tcpFlags, 0);                          // not the SYN's flags behind the frame
+  assert.equal(p3.l4End, o3 + 50);
+  assert.deepEqual(p3.stop, { code: 'LEN', layer: 'tcp', required: 20, available: 16, lenSource: 'capture', offset: 34 });
+  assert.deepEqual(an.list().map((a) => [a.layer, a.code, a.firstFrame, a.message]),
+    [['ipv4', 'TRUNCATED_FRAME', 3, 'ipv4: needs 60 bytes at offset 14, 36 available (capture)']]);
+});
+
 test('walk: one Packet object is reused and fully reset between frames', () => {
   const an = new AnomalySink();
   const d = new FrameDecoder(an);

@@ -349,6 +349,33 @@ test('frames are valid until the next pull: batch contents checked before pullin
   }
 });
 
+test('frames are read in place: a chunk\'s frames share its buffer, data is buf at off, made on first access', async () => {
+  const { openStream } = await import('../../src/source/open.js');
+  const { AnomalySink } = await import('../../src/errors.js');
+  const inputs: Array<[string, Buffer]> = [
+    ['pcap le', buildPcap({ nano: true }, pcapPackets(true))],
+    ['pcap be', buildPcap({ byteOrder: 'be' }, pcapPackets(false))],
+    ['pcapng', buildPcapng(richSections())],
+  ];
+  for (const [what, buf] of inputs) {
+    const src = openStream((async function* () { yield buf; })() as unknown as NodeJS.ReadableStream, { anomalies: new AnomalySink() });
+    let n = 0;
+    for await (const batch of src) {
+      for (const f of batch) {
+        n++;
+        assert.equal(f.buf, buf, `${what} frame ${f.frameNo}: in the chunk itself`);
+        assert.ok(f.off > 0 && f.off + f.capLen <= buf.length);
+        const d = f.data;
+        assert.equal(f.data, d, 'the view is made once');
+        assert.equal(d.buffer, buf.buffer);
+        assert.equal(d.byteOffset, buf.byteOffset + f.off);
+        assert.equal(d.length, f.capLen);
+      }
+    }
+    assert.ok(n >= 5, what);
+  }
+});
+
 test("'-' reads stdin (a child process with the capture piped in)", async () => {
   const { spawnSync } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');

@@ -1,6 +1,8 @@
 // Test helper: read a whole capture (a Buffer, fed in chunks of chosen sizes, or a path) and
-// collect copies of its frames, the info, the anomalies and the error, if any.
+// collect copies of its frames (checking the Frame contract on the way), the info, the
+// anomalies and the error, if any.
 
+import assert from 'node:assert/strict';
 import { AnomalySink, CaptureError, type Anomaly } from '../../src/errors.js';
 import { openCapture, openStream } from '../../src/source/open.js';
 import type { CaptureInfo, Frame, PacketSource } from '../../src/source/types.js';
@@ -30,7 +32,15 @@ async function drain(src: PacketSource, anomalies: AnomalySink): Promise<ReadRes
   let batches = 0;
   for await (const batch of src) {
     batches++;
-    for (const f of batch) frames.push({ ...f, data: Buffer.from(f.data) });
+    for (const f of batch) {
+      // the Frame contract: the bytes are buf[off, off + capLen), and data is that range
+      assert.ok(f.off >= 0 && f.off + f.capLen <= f.buf.length, `frame ${f.frameNo}: [off, off + capLen) inside buf`);
+      assert.equal(f.data.length, f.capLen, `frame ${f.frameNo}: data.length === capLen`);
+      assert.ok(f.data.equals(f.buf.subarray(f.off, f.off + f.capLen)), `frame ${f.frameNo}: data is buf at off`);
+      const data = Buffer.from(f.data);
+      frames.push({ frameNo: f.frameNo, tsSec: f.tsSec, tsNsec: f.tsNsec, linkType: f.linkType, buf: data, off: 0, data,
+        capLen: f.capLen, origLen: f.origLen, ifIndex: f.ifIndex, noTimestamp: f.noTimestamp });
+    }
   }
   return { frames, info: src.info, anomalies: anomalies.list(), error: null, batches };
 }
