@@ -324,7 +324,7 @@ function newDirStats(): DirStats {
 
 // ---------------------------------------------------------------------------------------
 // Per-flow record layout: one ArrayBuffer, FLOW_BYTES per flow, read through typed views
-// (u8/u16/u32/i32/f64) at byte offsets. The fields a lookup compares sit in the first
+// (u8/u16/u32/f64) at byte offsets. The fields a lookup compares sit in the first
 // cache line; a packet touches about four adjacent lines of its flow.
 
 const FLOW_BYTES = 352;
@@ -338,8 +338,7 @@ const O_FLAGS = 12;        // u16
 const O_RSTDIR = 14;       // u8
 const O_SYNTTL = 15;       // u8
 const O_ADDR = 16;         // u32 x 8: orig (A) words 0..3, resp (B) words 4..7
-const O_PREV = 48;         // i32: LRU list
-const O_NEXT = 52;         // i32: LRU list
+// 48..55 unused (the LRU links live in their own arrays, see `lprev`)
 const O_LASTMS = 56;       // f64
 const O_FIRSTMS = 64;      // f64
 const O_FIRSTSEC = 72;     // f64
@@ -422,14 +421,17 @@ export class FlowTable {
   private u8: Uint8Array = new Uint8Array(0);
   private u16: Uint16Array = new Uint16Array(0);
   private u32: Uint32Array = new Uint32Array(0);
-  private i32: Int32Array = new Int32Array(0);
   private f64: Float64Array = new Float64Array(0);
 
   // --- per flow, JS objects (only for flows that need them)
   private recs: (FlowRec | null)[] = [];
   private dnsSt: (DnsFlowState | null)[] = [];
 
-  // --- LRU lists per timeout class
+  // --- LRU lists per timeout class. The links sit in two small arrays of their own rather
+  // than in the records: relinking a flow on every packet then touches its neighbours' links
+  // (8 bytes a flow, many to a cache line) instead of two more 352-byte records.
+  private lprev: Int32Array = new Int32Array(0);
+  private lnext: Int32Array = new Int32Array(0);
   private readonly head = new Int32Array(NCLS).fill(-1);
   private readonly tail = new Int32Array(NCLS).fill(-1);
 
@@ -651,9 +653,13 @@ export class FlowTable {
     this.u8 = u8;
     this.u16 = new Uint16Array(buf);
     this.u32 = new Uint32Array(buf);
-    this.i32 = new Int32Array(buf);
     this.f64 = new Float64Array(buf);
     for (let i = this.cap; i < newCap; i++) { this.recs.push(null); this.dnsSt.push(null); }
+    const lp = new Int32Array(newCap), ln = new Int32Array(newCap);
+    lp.set(this.lprev);
+    ln.set(this.lnext);
+    this.lprev = lp;
+    this.lnext = ln;
     const fs = new Int32Array(newCap);
     fs.set(this.freeStack.subarray(0, this.freeTop));
     this.freeStack = fs;
@@ -679,27 +685,23 @@ export class FlowTable {
   // LRU lists
 
   private nextOf(i: number): number {
-    return this.i32[(i * FLOW_BYTES + O_NEXT) >> 2];
+    return this.lnext[i];
   }
 
   private link(i: number, c: number): void {
-    const i32 = this.i32;
-    const b = i * FLOW_BYTES;
-    this.u8[b + O_CLS] = c;
+    this.u8[i * FLOW_BYTES + O_CLS] = c;
     const t = this.tail[c];
-    i32[(b + O_PREV) >> 2] = t;
-    i32[(b + O_NEXT) >> 2] = -1;
-    if (t >= 0) i32[(t * FLOW_BYTES + O_NEXT) >> 2] = i; else this.head[c] = i;
+    this.lprev[i] = t;
+    this.lnext[i] = -1;
+    if (t >= 0) this.lnext[t] = i; else this.head[c] = i;
     this.tail[c] = i;
   }
 
   private unlink(i: number): void {
-    const i32 = this.i32;
-    const b = i * FLOW_BYTES;
-    const c = this.u8[b + O_CLS];
-    const p = i32[(b + O_PREV) >> 2], n = i32[(b + O_NEXT) >> 2];
-    if (p >= 0) i32[(p * FLOW_BYTES + O_NEXT) >> 2] = n; else this.head[c] = n;
-    if (n >= 0) i32[(n * FLOW_BYTES + O_PREV) >> 2] = p; else this.tail[c] = p;
+    const c = this.u8[i * FLOW_BYTES + O_CLS];
+    const p = this.lprev[i], n = this.lnext[i];
+    if (p >= 0) this.lnext[p] = n; else this.head[c] = n;
+    if (n >= 0) this.lprev[n] = p; else this.tail[c] = p;
   }
 
   /** Move to the tail of class `c` (most recently active). */
