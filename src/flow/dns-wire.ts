@@ -13,6 +13,23 @@
 // 0x40/0x80, A/AAAA data of the wrong size, truncated sections) returns null, and the caller
 // falls back to dns-packet, which stays the reference decoder (the tests compare both on
 // random messages). Authority and additional records of responses are not read at all.
+//
+// Costs (the DNS service calls it for every message; about 150 ns a message of the
+// benchmark's, against 450 ns when every name was decoded into a new string): names repeat
+// heavily, so readName looks names up in a bounded cache of name strings (4096 slots,
+// direct-mapped by a hash of the name's bytes; a hit is verified against the cached bytes,
+// never trusted on the hash alone). A name without compression pointers (every question
+// name) is looked up by its wire form: a walk over the label lengths, then a hash and
+// compare by 32-bit words, no per-character work; a name with pointers by its lower-case
+// text. Only a miss decodes a new string. An answer owner that is just a pointer to the
+// question name (`c0 0c`, the usual case) reuses the question's text without a lookup.
+// Names with bytes >= 0x80, labels ending in a dot and names over 128 bytes are decoded
+// every time (rare). Question objects are cached beside their name (same name, type and
+// class: the same object), so a question is shared by every message that asks it and must
+// be treated as read-only. A/AAAA: the last 1024 IPv4 addresses' text is cached by value.
+// Messages without answer records carry the shared frozen EMPTY_ANSWERS. `readDnsMessage`
+// fills one reused result object (valid until the next call); `parseDnsMessage` returns a
+// fresh one. Memory: about 600 KiB of fixed tables, plus the cached strings.
 
 import { createRequire } from 'node:module';
 import { formatIPv6 } from '../decode/addr.js';
@@ -55,22 +72,103 @@ function className(n: number): string {
   return dnsClasses.toString(n);
 }
 
+/** The `answers` of every message without answer records (frozen: never append to it). */
+export const EMPTY_ANSWERS: DnsAnswerRecord[] = Object.freeze([]) as unknown as DnsAnswerRecord[];
+
 const T_A = 1, T_NS = 2, T_CNAME = 5, T_PTR = 12, T_TXT = 16, T_AAAA = 28, T_DNAME = 39, T_OPT = 41;
 const MAX_NAME = 255;
 const MAX_JUMPS = 128;
-const nameBuf = Buffer.alloc(MAX_NAME + 64);
+// the text of the name being read, lower case (32-bit aligned: hashed and compared by words)
+const nameArea = new ArrayBuffer(MAX_NAME + 65);
+const nameBuf = Buffer.from(nameArea);
+const nameWords = new Int32Array(nameArea);
 
-// Result of the last readName: the decoded text (when asked) and where the name ended.
-let nameText = '';
-let nameEnd = 0;
+// Result of the last readName (one constant object: cheaper to write than module-level lets,
+// which need a TDZ check on every access): the decoded text (when asked), where the name
+// ended, its cache slot (-1: not cacheable), whether it was read without pointers; and the
+// message's first question name when it was read without pointers (qOff >= 0): a later name
+// that is just a pointer to it (an answer's owner, `c0 0c`) is the same text, not read again.
+const R = { text: '', end: 0, slot: -1, plain: false, qOff: -1, qText: '', qSlot: -1 };
+
+// Bounded name cache, direct-mapped by a hash of a key: per slot the string, the key's kind
+// and length, and the key's bytes (zero-padded words: a hit is verified against them, never
+// trusted on the hash alone). The key of a name written without compression pointers (every
+// question name) is its wire form, so a hit costs a walk over the label lengths and a hash
+// and compare of the bytes by words, with no per-character work; the key of a name with
+// pointers is its lower-case text. Keys longer than NAME_CACHE_MAX bytes are not cached.
+// 4096 x 128 bytes = 512 KiB of words (touched only as slots fill).
+const NAME_CACHE_SIZE = 4096;
+const NAME_CACHE_MAX = 128;
+const NAME_WORDS = NAME_CACHE_MAX >> 2;
+/** in cacheLen: the key is the wire form (else the text) */
+const WIRE_KEY = 0x10000;
+const cacheLen = new Int32Array(NAME_CACHE_SIZE);
+const cacheWords = new Int32Array(NAME_CACHE_SIZE * NAME_WORDS);
+const cacheName: string[] = new Array<string>(NAME_CACHE_SIZE).fill('');
+/** the question last built with the name in the same slot (null: none yet) */
+const cacheQuestion: (DnsQuestion | null)[] = new Array<DnsQuestion | null>(NAME_CACHE_SIZE).fill(null);
+/** the wire key being looked up (words, little-endian, zero-padded) */
+const keyWords = new Int32Array(NAME_WORDS);
 
 /**
- * Read the (possibly compressed) name at `off` of the message [base, len). Sets nameEnd to
- * the offset after it in the record and, when `text`, nameText to its lower-case text.
+ * Read the (possibly compressed) name at `off` of the message [base, len). Sets R.end to
+ * the offset after it in the record and, when `text`, R.text to its lower-case text.
  * Returns false when invalid. Pointers (relative to `base`) must go backwards (RFC 1035 "a
  * prior occurrence"), as dns-packet requires.
  */
 function readName(buf: Uint8Array, base: number, len: number, off: number, text: boolean): boolean {
+  let wireSlot = -1;
+  if (text) {
+    if (R.qOff >= 0 && off + 1 < len && buf[off] >= 0xc0 &&
+        base + (((buf[off] & 0x3f) << 8) | buf[off + 1]) === R.qOff) {
+      // a pointer to the question name (which lies before `off`, was read without pointers
+      // and so is valid from here too)
+      R.end = off + 2;
+      R.text = R.qText;
+      R.slot = R.qSlot;
+      R.plain = false;
+      return true;
+    }
+    // a name without pointers: the checks of the full walk below, on label lengths only
+    let pos = off;
+    let total = 0;
+    let plain = true;
+    for (;;) {
+      if (pos >= len) return false;
+      const l = buf[pos];
+      if (l === 0) { pos++; break; }
+      if (l >= 0x40) { plain = false; break; }     // a pointer (or a label type the walk refuses)
+      if (pos + 1 + l > len) return false;
+      total += l + 1;
+      if (total > 254) return false;
+      pos += 1 + l;
+    }
+    const wlen = pos - off;
+    if (plain && wlen <= NAME_CACHE_MAX) {
+      const words = (wlen + 3) >> 2;
+      let h = wlen;
+      for (let w = 0, o = off; w < words; w++, o += 4) {
+        let v: number;
+        if (o + 4 <= pos) v = buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16) | (buf[o + 3] << 24);
+        else { v = 0; for (let k = 0; o + k < pos; k++) v |= buf[o + k] << (k << 3); }
+        keyWords[w] = v;
+        h = Math.imul(h ^ v, 0x9e3779b1);
+      }
+      h ^= h >>> 15;
+      const slot = h & (NAME_CACHE_SIZE - 1);
+      const at = slot * NAME_WORDS;
+      let same = cacheLen[slot] === (wlen | WIRE_KEY);
+      for (let w = 0; same && w < words; w++) same = cacheWords[at + w] === keyWords[w];
+      if (same) {
+        R.end = pos;
+        R.plain = true;
+        R.text = cacheName[slot];
+        R.slot = slot;
+        return true;
+      }
+      wireSlot = slot;                              // a miss: cached there once decoded
+    }
+  }
   let pos = off;
   let segStart = off;
   let end = -1;
@@ -107,26 +205,93 @@ function readName(buf: Uint8Array, base: number, len: number, off: number, text:
     }
     pos += 1 + l;
   }
-  nameEnd = end >= 0 ? end : pos;
+  R.end = end >= 0 ? end : pos;
+  R.plain = end < 0;
   if (text) {
-    if (n === 0) { nameText = ''; return true; }
-    let s = nameBuf.toString(high ? 'utf8' : 'latin1', 0, n);
-    if (high) s = s.toLowerCase();
-    while (s.endsWith('.')) s = s.slice(0, -1);   // a label holding dots at its end (as normalizeName)
-    nameText = s;
+    R.slot = -1;
+    if (n === 0) { R.text = ''; return true; }
+    if (high || nameBuf[n - 1] === 0x2e || n > NAME_CACHE_MAX) {
+      // not cached: UTF-8 text, a label ending in dots (trimmed as normalizeName does), long
+      let s = nameBuf.toString(high ? 'utf8' : 'latin1', 0, n);
+      if (high) s = s.toLowerCase();
+      while (s.endsWith('.')) s = s.slice(0, -1);
+      R.text = s;
+      return true;
+    }
+    if (wireSlot >= 0) {
+      // ASCII text of a name without pointers: cache it under its wire form (in keyWords)
+      const s = nameBuf.toString('latin1', 0, n);
+      const wlen = R.end - off;
+      const at = wireSlot * NAME_WORDS;
+      cacheLen[wireSlot] = wlen | WIRE_KEY;
+      for (let w = 0; w < (wlen + 3) >> 2; w++) cacheWords[at + w] = keyWords[w];
+      cacheName[wireSlot] = s;
+      cacheQuestion[wireSlot] = null;
+      R.text = s;
+      R.slot = wireSlot;
+      return true;
+    }
+    // ASCII text of a name with pointers: the text is the key (latin1), hashed and compared by words
+    const words = (n + 3) >> 2;
+    for (let k = n; k < words << 2; k++) nameBuf[k] = 0;
+    let h = n;
+    for (let w = 0; w < words; w++) h = Math.imul(h ^ nameWords[w], 0x9e3779b1);
+    h ^= h >>> 15;
+    const slot = h & (NAME_CACHE_SIZE - 1);
+    const at = slot * NAME_WORDS;
+    let same = cacheLen[slot] === n;
+    for (let w = 0; same && w < words; w++) same = cacheWords[at + w] === nameWords[w];
+    if (same) {
+      R.text = cacheName[slot];
+    } else {
+      const s = nameBuf.toString('latin1', 0, n);
+      cacheLen[slot] = n;
+      for (let w = 0; w < words; w++) cacheWords[at + w] = nameWords[w];
+      cacheName[slot] = s;
+      cacheQuestion[slot] = null;
+      R.text = s;
+    }
+    R.slot = slot;
   }
   return true;
+}
+
+/** The question (name just read into R.text/R.slot, type, class): cached per name slot. */
+function question(type: number, cls: number): DnsQuestion {
+  const tn = typeName(type), cn = className(cls);
+  const slot = R.slot;
+  if (slot < 0) return { name: R.text, type: tn, class: cn };
+  const q = cacheQuestion[slot];
+  if (q !== null && q.name === R.text && q.type === tn && q.class === cn) return q;
+  const nq: DnsQuestion = { name: R.text, type: tn, class: cn };
+  cacheQuestion[slot] = nq;
+  return nq;
 }
 
 function u16(b: Uint8Array, o: number): number {
   return (b[o] << 8) | b[o + 1];
 }
 
+/** The result of readDnsMessage (one object, overwritten by every call). */
+const scratch: WireMessage = { id: 0, qr: false, rcode: 'NOERROR', question: null, answers: EMPTY_ANSWERS, umbrellaEdns: false };
+
 /**
  * Parse the DNS message in buf[start, end) (default: all of `buf`). Returns null when this
- * reader does not accept the bytes; the caller then tries dns-packet.
+ * reader does not accept the bytes; the caller then tries dns-packet. The result is a new
+ * object (its question may be shared with other results: read-only).
  */
 export function parseDnsMessage(buf: Uint8Array, start = 0, end = buf.length): WireMessage | null {
+  const w = readDnsMessage(buf, start, end);
+  if (w === null) return null;
+  return { id: w.id, qr: w.qr, rcode: w.rcode, question: w.question, answers: w.answers, umbrellaEdns: w.umbrellaEdns };
+}
+
+/**
+ * As parseDnsMessage, but the result is one reused object, valid until the next call (the
+ * DNS service's hot path: it copies the fields it keeps). Its question and answers may be
+ * kept: they are never reused by later calls (but the question may be shared, read-only).
+ */
+export function readDnsMessage(buf: Uint8Array, start: number, end: number): WireMessage | null {
   const base = start;
   const len = Math.min(end, buf.length);
   if (len - base < 12) return null;
@@ -136,20 +301,22 @@ export function parseDnsMessage(buf: Uint8Array, start = 0, end = buf.length): W
   const qd = u16(buf, base + 4), an = u16(buf, base + 6), ns = u16(buf, base + 8), ar = u16(buf, base + 10);
   let pos = base + 12;
 
-  let question: DnsQuestion | null = null;
+  let q: DnsQuestion | null = null;
+  R.qOff = -1;
   for (let k = 0; k < qd; k++) {
     if (!readName(buf, base, len, pos, k === 0)) return null;
-    pos = nameEnd;
+    if (k === 0 && R.plain) { R.qOff = pos; R.qText = R.text; R.qSlot = R.slot; }
+    pos = R.end;
     if (pos + 4 > len) return null;
-    if (k === 0) question = { name: nameText, type: typeName(u16(buf, pos)), class: className(u16(buf, pos + 2)) };
+    if (k === 0) q = question(u16(buf, pos), u16(buf, pos + 2));
     pos += 4;
   }
 
-  const answers: DnsAnswerRecord[] = [];
+  let answers = EMPTY_ANSWERS;
   for (let k = 0; k < an; k++) {
     if (!readName(buf, base, len, pos, qr)) return null;
-    const owner = qr ? nameText : '';
-    pos = nameEnd;
+    const owner = qr ? R.text : '';
+    pos = R.end;
     if (pos + 10 > len) return null;
     const type = u16(buf, pos);
     const ttl = ((buf[pos + 4] << 24) | (buf[pos + 5] << 16) | (buf[pos + 6] << 8) | buf[pos + 7]) >>> 0;
@@ -162,15 +329,15 @@ export function parseDnsMessage(buf: Uint8Array, start = 0, end = buf.length): W
     switch (type) {
       case T_A:
         if (rdlen !== 4) return null;
-        data = buf[rd] + '.' + buf[rd + 1] + '.' + buf[rd + 2] + '.' + buf[rd + 3];
+        data = ipv4Text(buf, rd);
         break;
       case T_AAAA:
         if (rdlen !== 16) return null;
         data = formatIPv6(buf, rd);
         break;
       case T_CNAME: case T_NS: case T_PTR: case T_DNAME:
-        if (!readName(buf, base, len, rd, true) || nameEnd > rd + rdlen) return null;
-        data = nameText;
+        if (!readName(buf, base, len, rd, true) || R.end > rd + rdlen) return null;
+        data = R.text;
         break;
       case T_TXT: {
         let p = rd;
@@ -185,11 +352,13 @@ export function parseDnsMessage(buf: Uint8Array, start = 0, end = buf.length): W
         break;
       }
       case T_OPT:
+        if (answers === EMPTY_ANSWERS) answers = [];
         answers.push({ name: owner, type: 'OPT', ttl: 0, data: '' });
         continue;
       default:
         break;
     }
+    if (answers === EMPTY_ANSWERS) answers = [];
     answers.push({ name: owner, type: typeName(type), ttl, data });
   }
 
@@ -198,7 +367,7 @@ export function parseDnsMessage(buf: Uint8Array, start = 0, end = buf.length): W
     // authority and additional records: look for OPT and its options
     for (let k = 0; k < ns + ar; k++) {
       if (!readName(buf, base, len, pos, false)) return null;
-      pos = nameEnd;
+      pos = R.end;
       if (pos + 10 > len) return null;
       const type = u16(buf, pos);
       const rdlen = u16(buf, pos + 8);
@@ -213,5 +382,29 @@ export function parseDnsMessage(buf: Uint8Array, start = 0, end = buf.length): W
       }
     }
   }
-  return { id, qr, rcode: RCODES[flags & 0x0f], question, answers, umbrellaEdns };
+  const w = scratch;
+  w.id = id;
+  w.qr = qr;
+  w.rcode = RCODES[flags & 0x0f];
+  w.question = q;
+  w.answers = answers;
+  w.umbrellaEdns = umbrellaEdns;
+  return w;
+}
+
+// A/AAAA text: the last few addresses by value (answers repeat: CDNs, the same server asked
+// again), direct-mapped; a miss formats the text as formatIPv4 does.
+const ADDR_CACHE_SIZE = 1024;
+const addrKey = new Int32Array(ADDR_CACHE_SIZE);
+const addrText: string[] = new Array<string>(ADDR_CACHE_SIZE).fill('');
+
+function ipv4Text(buf: Uint8Array, o: number): string {
+  const v = (buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3];
+  const slot = (Math.imul(v, 0x9e3779b1) >>> 22) & (ADDR_CACHE_SIZE - 1);
+  const t = addrText[slot];
+  if (addrKey[slot] === v && t !== '') return t;
+  const s = buf[o] + '.' + buf[o + 1] + '.' + buf[o + 2] + '.' + buf[o + 3];
+  addrKey[slot] = v;
+  addrText[slot] = s;
+  return s;
 }
