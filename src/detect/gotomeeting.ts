@@ -45,8 +45,9 @@
 // Cost on the hot path: onFlowStart is a protocol compare and a Uint8Array port lookup for
 // every new flow; for TCP flows on the watched ports one Map lookup (learned GoTo
 // addresses), a first-octet prefilter and only then the CidrSet. onDnsResponse tests each
-// distinct name of a response once against one compiled glob matcher (suffix test first)
-// and allocates nothing unless a name matches. GoToMeeting flows ask for packets (only to
+// distinct name of a response once against one compiled glob matcher (its answers
+// remembered per name: one Map lookup for a name seen before) and allocates nothing unless
+// a name matches. GoToMeeting flows ask for packets (only to
 // map stream offsets to frames, at most 64 segments a direction) and first bytes. To see SNI,
 // Host, CONNECT and proxy answers on other destinations, the first bytes of a sample of the
 // other flows on the watched ports are collected: at most `sampleFlowsPerDest` flows per

@@ -713,7 +713,8 @@ export class WebProtectionCheck implements Check {
    * DNS service teaches the cache before observers hear of a response), so once a name of
    * this response is an SWG name, or a name an earlier SWG chain reached, the cache gives
    * the CNAME chain and every address at its end, across responses. Ordinary responses cost
-   * a regex test of the question and of CNAME names; the cache is only asked for SWG ones.
+   * a name-matcher test of the question and of CNAME names (a Map lookup for names seen
+   * before: the matcher remembers its answers); the cache is only asked for SWG ones.
    */
   private learnFrom(frameNo: number, question: DnsQuestion | null, answers: readonly DnsAnswerRecord[]): void {
     if (answers.length === 0) return;

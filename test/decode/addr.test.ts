@@ -72,3 +72,16 @@ test('name globs: * spans labels, case and trailing dot ignored', () => {
   assert.ok(!nameMatcher([])('anything'));
   assert.ok(nameGlob('egw*.gotomeeting.com')('egw3.gotomeeting.com'));
 });
+
+test('name matcher: answers remembered per name stay right past the memo bound, for every spelling', () => {
+  const m = nameMatcher(['egw*.gotomeeting.com', '*.goto.com']);
+  const ref = (n: string): boolean => /^(?:egw.*\.gotomeeting\.com|.*\.goto\.com)\.?$/i.test(n);
+  const names: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    names.push(i % 3 === 0 ? `egw${i}.gotomeeting.com` : i % 3 === 1 ? `h${i}.goto.com.` : `x${i}.example`);
+  }
+  names.push('EGW1.GoToMeeting.COM', 'goto.com', 'a.goto.com..', '');
+  for (let pass = 0; pass < 3; pass++) {
+    for (const n of names) assert.equal(m(n), ref(n), n);
+  }
+});
