@@ -351,15 +351,15 @@ export function readDnsMessage(buf: Uint8Array, start: number, end: number): Wir
         }
         break;
       }
-      case T_OPT:
-        if (answers === EMPTY_ANSWERS) answers = [];
-        answers.push({ name: owner, type: 'OPT', ttl: 0, data: '' });
-        continue;
       default:
         break;
     }
-    if (answers === EMPTY_ANSWERS) answers = [];
-    answers.push({ name: owner, type: typeName(type), ttl, data });
+    // the first record gets a list of length 1 (most responses hold one or two)
+    const rec: DnsAnswerRecord = type === T_OPT
+      ? { name: owner, type: 'OPT', ttl: 0, data: '' }
+      : { name: owner, type: typeName(type), ttl, data };
+    if (answers === EMPTY_ANSWERS) answers = [rec];
+    else answers.push(rec);
   }
 
   let umbrellaEdns = false;

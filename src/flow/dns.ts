@@ -96,6 +96,10 @@ interface Pending extends DnsTransaction {
   readonly wireId: number;
 }
 
+/** The pending list of a flow where no query waits: most DNS flows are one query, so the
+ * first waiting query gets a list of its own of length 1 (no empty list grown on push). */
+const NO_PENDING: Pending[] = Object.freeze([]) as unknown as Pending[];
+
 /** In-order reassembly of length-prefixed DNS messages of one TCP direction. */
 class TcpDnsDir {
   nextSeq = 0;
@@ -115,7 +119,8 @@ class TcpDnsDir {
 
 /** Per-flow DNS state, owned by the flow (the table keeps it beside the flow). */
 export class DnsFlowState {
-  readonly pending: Pending[] = [];
+  /** waiting queries, oldest first (NO_PENDING, shared and frozen, while none waits) */
+  pending: Pending[] = NO_PENDING;
   /** TCP: reassembly per direction (0 = from the originator), made on the first segment */
   tcp0: TcpDnsDir | null = null;
   tcp1: TcpDnsDir | null = null;
@@ -342,6 +347,10 @@ export class DnsService {
       wireId,
     };
     this.stats.queries++;
+    if (pending === NO_PENDING) {
+      st.pending = [tx];
+      return;
+    }
     pending.push(tx);
     if (pending.length > this.maxPending) {
       const oldest = pending.shift() as Pending;
@@ -433,19 +442,22 @@ export class DnsService {
   /** A TCP reset sent by the server side: every query still waiting on the flow was refused. */
   onTcpReset(st: DnsFlowState, fromDir: 0 | 1): void {
     if (fromDir !== st.serverDir) return;
+    const all = st.pending;
+    if (all.length === 0) return;
     const rest: Pending[] = [];
-    for (const p of st.pending) {
+    st.pending = NO_PENDING;
+    for (const p of all) {
       if (p.queryDir === fromDir) { rest.push(p); continue; }
       p.tcpReset = true;
       this.deliver(p, 'rejected');
     }
-    st.pending.length = 0;
-    for (const p of rest) st.pending.push(p);
+    if (rest.length > 0) st.pending = rest;
   }
 
   /** The flow ends at `nowMs`: judge every waiting query (nothing is lost). */
   finalize(st: DnsFlowState, nowMs: number): void {
-    const list = st.pending.splice(0, st.pending.length);
+    const list = st.pending;
+    st.pending = NO_PENDING;
     for (const p of list) this.judgeWaiting(p, nowMs);
     st.tcp0 = null;
     st.tcp1 = null;
