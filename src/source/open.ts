@@ -16,7 +16,7 @@
 //
 // After that, reading never throws for bad input: damage becomes an anomaly after every good
 // frame (see pcap.ts, pcapng.ts, decompress.ts), and `info.truncated` is set. Frames come in
-// batches, one array per chunk read (about 1 MiB); a batch and its frames are valid until the
+// batches, one array per chunk read (about 512 KiB); a batch and its frames are valid until the
 // next one is pulled.
 
 import { open as fsOpen } from 'node:fs/promises';

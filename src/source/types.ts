@@ -88,6 +88,6 @@ export interface PacketSource extends AsyncIterable<Frame[]> {
 
 export interface OpenOptions {
   anomalies: AnomalySink;
-  /** read chunk size in bytes (default 1 MiB). */
+  /** read chunk size in bytes (default 512 KiB, chunks.ts DEFAULT_CHUNK_SIZE). */
   chunkSize?: number;
 }
