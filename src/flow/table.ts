@@ -150,8 +150,12 @@ function pair(cur: [number, number], a: number, b: number): [number, number] {
 const EXTRA_SERVER_PORTS = new Set([1080, 1194, 1433, 1521, 1812, 1813, 3128, 3306, 3389, 5060, 5061, 5353,
   5432, 8000, 8008, 8080, 8200, 8443, 8888, 9443]);
 
+const SERVER_PORT = new Uint8Array(65536);
+for (let p = 1; p < 1024; p++) SERVER_PORT[p] = 1;
+for (const p of EXTRA_SERVER_PORTS) SERVER_PORT[p] = 1;
+
 function likelyServerPort(p: number): boolean {
-  return (p > 0 && p < 1024) || EXTRA_SERVER_PORTS.has(p);
+  return SERVER_PORT[p] === 1;
 }
 
 /** Zeek's ICMP counterpart types: request <-> reply pairs share a flow; -1 for one-way types. */
@@ -395,7 +399,7 @@ export class FlowTable {
   private readonly timeoutOf: Float64Array;
   private readonly maxFlows: number;
   private readonly uidSeed: number;
-  private readonly dnsPorts: Set<number>;
+  private readonly dnsPorts = new Uint8Array(65536);
   private readonly dnsV4: Set<number>;
   private readonly dnsV6: Uint32Array;          // 4 words per configured IPv6 resolver
   private readonly observers: FlowObserver[];
@@ -445,6 +449,8 @@ export class FlowTable {
   private lastHash = 0;
   private readonly byState = new Float64Array(CONN_STATES.length);
 
+  private readonly scratchSynFrames = [0];
+  private readonly scratchSynTimes = [0];
   /** a record no flow kept, reused for the next onFlowStart or cold onFlowEnd */
   private scratch: FlowRec | null = null;
 
@@ -453,7 +459,7 @@ export class FlowTable {
     this.timeoutOf = Float64Array.from([t.tcpAttemptMs, t.tcpIdleMs, t.udpIdleMs, opts.closedLingerMs ?? CLOSED_LINGER_MS]);
     this.maxFlows = Math.max(1, Math.floor(opts.maxFlows));
     this.uidSeed = (opts.uidSeed ?? 1) >>> 0;
-    this.dnsPorts = new Set(opts.dnsPorts);
+    for (const p of opts.dnsPorts) if (Number.isInteger(p) && p >= 0 && p < 65536) this.dnsPorts[p] = 1;
     this.dnsV4 = new Set();
     const v6: number[] = [];
     for (const s of opts.dnsServers) {
@@ -801,9 +807,9 @@ export class FlowTable {
     if (proto === 6 || proto === 17) {
       const op = flip ? dp : sp, rp = flip ? sp : dp;
       if (rp === 53) serverDir = 1;
-      else if (this.dnsPorts.has(rp) && this.isDnsServer(ver, a + 4)) serverDir = 1;
+      else if (this.dnsPorts[rp] === 1 && this.isDnsServer(ver, a + 4)) serverDir = 1;
       else if (op === 53) serverDir = 0;
-      else if (this.dnsPorts.has(op) && this.isDnsServer(ver, a)) serverDir = 0;
+      else if (this.dnsPorts[op] === 1 && this.isDnsServer(ver, a)) serverDir = 0;
     }
 
     if (this.startObs.length > 0 || serverDir >= 0) {
@@ -1200,7 +1206,15 @@ export class FlowTable {
     rec.icmpErrors = EMPTY_ICMP;
     rec.streams = null;
     rec.ext = null;
-    if (this.u32[(i * FLOW_BYTES + O_SYNCOUNT) >> 2] > 0) this.firstSyn(i, rec);
+    const b = i * FLOW_BYTES;
+    if (this.u32[(b + O_SYNCOUNT) >> 2] > 0) {
+      // (only at a cold flow's end: at its start the SYN is not counted yet) the scratch
+      // record's one-element lists, valid as long as the record itself
+      this.scratchSynFrames[0] = this.u32[(b + O_SYNFRAME) >> 2];
+      this.scratchSynTimes[0] = this.f64[(b + O_SYNMS) >> 3];
+      rec.synFrames = this.scratchSynFrames;
+      rec.synTimesMs = this.scratchSynTimes;
+    }
     this.sync(i, rec);
     return rec;
   }
@@ -1304,7 +1318,7 @@ export class FlowTable {
       cold = true;
     }
     if (rec !== null) {
-      this.sync(i, rec);
+      if (!cold) this.sync(i, rec);      // startRecord has just done it
       rec.conn_state = state;
     }
     const dst = this.dnsSt[i];
