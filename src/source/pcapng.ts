@@ -36,6 +36,10 @@
 //   number (so our frame numbers stay Wireshark's) but are not handed on; info.otherRecords
 //   counts them. NRB, ISB, DSB and unknown blocks take none.
 // - resolutions finer than 1 ns are rounded down to the ns exactly (tshark 4.0 overflows there).
+//
+// Speed: Enhanced Packet Blocks that lie wholly in the current chunk with a sound length and
+// trailer are read in a loop straight from the chunk (frames point into it, as in pcap.ts);
+// every other block, and any damage, goes through the general path, which reports it.
 
 import { CaptureError, type Layer } from '../errors.js';
 import { ByteQueue } from './chunks.js';
