@@ -520,7 +520,8 @@ export function decodeWithDnsPacket(buf: Buffer): WireMessage {
 }
 
 function sameQuestion(a: DnsQuestion | null, b: DnsQuestion | null): boolean {
-  if (a === null || b === null) return a === b;
+  if (a === b) return true;                   // the reader shares question objects
+  if (a === null || b === null) return false;
   return a.name === b.name && a.type === b.type;
 }
 
