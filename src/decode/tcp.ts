@@ -84,27 +84,29 @@ function noOptions(): TcpOptions {
 
 /**
  * Strict option parse of the TCP header at `off` whose length is `hdrLen` (data offset * 4).
- * Errors (relative to `off`): LenError 'tcp.dataOffset' when an option runs past the header,
- * 'capture' when the captured bytes end first; ContentError TCP_OPTION_BAD_LENGTH for a length
- * below 2 or wrong for its kind (MSS 4, window scale 3, SACK-permitted 2, timestamps 10).
+ * `capEnd`: where the captured bytes end (a Packet's `l4End`: its `data` holds other frames
+ * after it; default `buf.length`). Errors (relative to `off`): LenError 'tcp.dataOffset' when
+ * an option runs past the header, 'capture' when the captured bytes end first; ContentError
+ * TCP_OPTION_BAD_LENGTH for a length below 2 or wrong for its kind (MSS 4, window scale 3,
+ * SACK-permitted 2, timestamps 10).
  */
-export function decodeTcpOptions(buf: Uint8Array, off: number, hdrLen: number): TcpOptions | DecodeError {
+export function decodeTcpOptions(buf: Uint8Array, off: number, hdrLen: number, capEnd = buf.length): TcpOptions | DecodeError {
   const out = noOptions();
-  const r = walkOptions(buf, off, hdrLen, out);
+  const r = walkOptions(buf, off, hdrLen, capEnd < buf.length ? capEnd : buf.length, out);
   return r === null ? out : r;
 }
 
-/** Lax option parse: the options before the first malformed one (never an error). */
-export function parseTcpOptions(buf: Uint8Array, off: number, hdrLen: number): TcpOptions {
+/** Lax option parse: the options before the first malformed one (never an error). `capEnd` as above. */
+export function parseTcpOptions(buf: Uint8Array, off: number, hdrLen: number, capEnd = buf.length): TcpOptions {
   const out = noOptions();
-  walkOptions(buf, off, hdrLen, out);
+  walkOptions(buf, off, hdrLen, capEnd < buf.length ? capEnd : buf.length, out);
   return out;
 }
 
-function walkOptions(buf: Uint8Array, off: number, hdrLen: number, out: TcpOptions): DecodeError | null {
+function walkOptions(buf: Uint8Array, off: number, hdrLen: number, capEnd: number, out: TcpOptions): DecodeError | null {
   const hdrEnd = off + hdrLen;
-  const end = hdrEnd < buf.length ? hdrEnd : buf.length;
-  const src: LenSource = hdrEnd <= buf.length ? 'tcp.dataOffset' : 'capture';
+  const end = hdrEnd < capEnd ? hdrEnd : capEnd;
+  const src: LenSource = hdrEnd <= capEnd ? 'tcp.dataOffset' : 'capture';
   let p = off + TCP_MIN_HEADER_LEN;
   while (p < end) {
     const kind = buf[p];

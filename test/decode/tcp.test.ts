@@ -75,6 +75,11 @@ test('tcp: malformed options: strict gives typed errors, lax keeps what parsed b
   assertLen(decodeTcpOptions(base, 0, 32), 'tcp', 36, 32, 'tcp.dataOffset');
   // ... or past the captured bytes
   assertLen(decodeTcpOptions(base.subarray(0, 30), 0, 40), 'tcp', 36, 30, 'capture');
+  // ... also when the frame lies in a larger buffer (a Packet's data) and ends at capEnd
+  const inChunk = Buffer.concat([Buffer.alloc(10, 0xee), base, base]);
+  assertLen(decodeTcpOptions(inChunk, 10, 40, 40), 'tcp', 36, 30, 'capture');
+  assert.deepEqual(parseTcpOptions(inChunk, 10, 40, 40), { mss: 1460, wscale: -1, sackOk: true, tsVal: -1, tsEcr: -1 });
+  assert.deepEqual(decodeTcpOptions(inChunk, 10, 40, 50), { mss: 1460, wscale: 7, sackOk: true, tsVal: 123456789, tsEcr: 987654321 });
 });
 
 test('tcp: data offset < 5 is ContentError TCP_DATA_OFFSET_TOO_SMALL', () => {
