@@ -3,10 +3,11 @@
 // resp_p, proto}, history, conn_state.
 //
 // Layout (the per-packet hot path builds no strings, no closures, no string-keyed lookups):
-// - Per-flow state lives in one ArrayBuffer, a fixed 352-byte record per flow read through
-//   typed-array views (the lookup fields share the first cache line, so a packet touches a
-//   few adjacent lines rather than one line per field). Freed records are reused through a
-//   free list; the buffer grows by doubling up to `maxFlows`.
+// - Per-flow state lives in one ArrayBuffer, a fixed 344-byte record per flow read through
+//   typed-array views. The lookup fields share the first cache line and everything a packet
+//   touches lies in the first 200 bytes (two 128-byte line pairs); the LRU links are in
+//   arrays of their own. Freed records are reused through a free list; the buffer grows by
+//   doubling up to `maxFlows`.
 // - The lookup is open addressing (linear probing, backward-shift deletion) in an Int32Array
 //   of slot -> flow index + 1. The hash is computed from the address and port bytes in
 //   `pkt.data` and is symmetric, so both directions land in the same bucket; keys are
@@ -102,7 +103,7 @@ export interface FlowStats {
 
 export const CLOSED_LINGER_MS = 5000;
 /**
- * Flows reserved up front by default (352 bytes each). The buffer is zero-filled memory the
+ * Flows reserved up front by default (344 bytes each). The buffer is zero-filled memory the
  * OS hands out lazily, so reserving costs address space, not resident memory, and growing
  * never copies (a doubling would hold old and new buffers at once).
  */
@@ -331,8 +332,11 @@ function newDirStats(): DirStats {
 // (u8/u16/u32/f64) at byte offsets. The fields a lookup compares sit in the first
 // cache line; a packet touches about four adjacent lines of its flow.
 
-const FLOW_BYTES = 352;
-// flow fields (byte offsets; the view's index is offset >> log2(size))
+const FLOW_BYTES = 344;
+// flow fields (byte offsets; the view's index is offset >> log2(size)). What every packet
+// reads or writes -- the key, last-activity time, observer bits and the hot half of both
+// direction blocks -- lies in bytes 0..199 (two 128-byte line pairs); creation-time and
+// handshake facts and the history text follow.
 const O_HASH = 0;          // u32
 const O_KINFO = 4;         // u16: proto | 0x100 for IPv6
 const O_CLS = 6;           // u8: timeout class, CLS_FREE when unused
@@ -342,52 +346,52 @@ const O_FLAGS = 12;        // u16
 const O_RSTDIR = 14;       // u8
 const O_SYNTTL = 15;       // u8
 const O_ADDR = 16;         // u32 x 8: orig (A) words 0..3, resp (B) words 4..7
-// 48..55 unused (the LRU links live in their own arrays, see `lprev`)
-const O_LASTMS = 56;       // f64
-const O_FIRSTMS = 64;      // f64
-const O_FIRSTSEC = 72;     // f64
-const O_LASTSEC = 80;      // f64
-const O_FIRSTNSEC = 88;    // u32
-const O_LASTNSEC = 92;     // u32
-const O_SERIAL = 96;       // u32: creation number (uid)
-const O_WATCH = 100;       // u32: observer bits (WANT_PACKETS)
-const O_SYNCOUNT = 104;    // u32
-const O_SYNFRAME = 108;    // u32
-const O_SYNISN = 112;      // u32
-const O_SYNACKFRAME = 116; // u32
-const O_RSTFRAME = 120;    // u32
-const O_SYNACKTTL = 124;   // u8
-const O_RSTTTL = 125;      // u8
-const O_SYNMS = 128;       // f64
-const O_SYNACKMS = 136;    // f64
-const O_RSTMS = 144;       // f64
-const O_HIST = 152;        // u8 x HISTORY_MAX (24)
-const O_DIR = 176;         // two per-direction blocks
+const O_LASTMS = 48;       // f64
+const O_LASTSEC = 56;      // f64
+const O_LASTNSEC = 64;     // u32
+const O_WATCH = 68;        // u32: observer bits (WANT_PACKETS)
+const O_DIR = 72;          // two per-direction blocks (72..159, 160..247)
 const DIR_BYTES = 88;
-// per-direction fields (byte offsets inside the block)
+const O_FIRSTMS = 248;     // f64
+const O_FIRSTSEC = 256;    // f64
+const O_SYNMS = 264;       // f64
+const O_SYNACKMS = 272;    // f64
+const O_RSTMS = 280;       // f64
+const O_FIRSTNSEC = 288;   // u32
+const O_SERIAL = 292;      // u32: creation number (uid)
+const O_SYNCOUNT = 296;    // u32
+const O_SYNFRAME = 300;    // u32
+const O_SYNISN = 304;      // u32
+const O_SYNACKFRAME = 308; // u32
+const O_RSTFRAME = 312;    // u32
+const O_SYNACKTTL = 316;   // u8
+const O_RSTTTL = 317;      // u8
+const O_HIST = 320;        // u8 x HISTORY_MAX (24), to 344
+// per-direction fields (byte offsets inside the block): per-packet ones first (0..39)
 const D_BYTES = 0;         // f64
 const D_PAY = 8;           // f64
-const D_DATAMS = 16;       // f64
-const D_PKTS = 24;         // u32
-const D_FFRAME = 28;       // u32
-const D_LFRAME = 32;       // u32
-const D_NEXTSEQ = 36;      // u32
-const D_ISN = 40;          // u32
-const D_LSYN = 44;         // u32
-const D_LFIN = 48;         // u32
-const D_LRST = 52;         // u32
-const D_CNTT = 56;         // u32
-const D_CNTW = 60;         // u32
-const D_CNTG = 64;         // u32
-const D_FINFRM = 68;       // u32
-const D_DATAFRM = 72;      // u32
-const D_HMASK = 76;        // u16
-const D_TTLMIN = 78;       // u8
-const D_TTLMAX = 79;       // u8
-const D_TTLFIRST = 80;     // u8
-const D_ST = 81;           // u8: TCP endpoint state / UDP active
-const D_PST = 82;          // u8: previous TCP endpoint state
-const D_DFLAGS = 83;       // u8
+const D_PKTS = 16;         // u32
+const D_LFRAME = 20;       // u32
+const D_NEXTSEQ = 24;      // u32
+const D_DATAFRM = 28;      // u32
+const D_HMASK = 32;        // u16
+const D_TTLMIN = 34;       // u8
+const D_TTLMAX = 35;       // u8
+const D_ST = 36;           // u8: TCP endpoint state / UDP active
+const D_PST = 37;          // u8: previous TCP endpoint state
+const D_DFLAGS = 38;       // u8
+const D_TTLFIRST = 39;     // u8
+const D_DATAMS = 40;       // f64
+const D_FFRAME = 48;       // u32
+const D_ISN = 52;          // u32
+const D_LSYN = 56;         // u32
+const D_LFIN = 60;         // u32
+const D_LRST = 64;         // u32
+const D_CNTT = 68;         // u32
+const D_CNTW = 72;         // u32
+const D_CNTG = 76;         // u32
+const D_FINFRM = 80;       // u32
+// 84..87 unused
 
 /** byte offset of direction `dir`'s block of flow `i` */
 function dirBase(i: number, dir: number): number {
@@ -433,7 +437,7 @@ export class FlowTable {
 
   // --- LRU lists per timeout class. The links sit in two small arrays of their own rather
   // than in the records: relinking a flow on every packet then touches its neighbours' links
-  // (8 bytes a flow, many to a cache line) instead of two more 352-byte records.
+  // (8 bytes a flow, many to a cache line) instead of two more flow records.
   private lprev: Int32Array = new Int32Array(0);
   private lnext: Int32Array = new Int32Array(0);
   private readonly head = new Int32Array(NCLS).fill(-1);
