@@ -121,7 +121,11 @@ export interface DnsAnswerRecord {
   data: string;
 }
 
-/** One DNS query and what became of it, handed over when it is judged. */
+/**
+ * One DNS query and what became of it, handed over when it is judged. Read-only for
+ * observers: its `question` object is shared with other transactions and events of the same
+ * question (the wire reader caches them), and an empty `answers` is one shared frozen list.
+ */
 export interface DnsTransaction {
   flow: FlowRecord;
   transport: 'udp' | 'tcp';
@@ -157,7 +161,7 @@ export interface DnsTransaction {
   umbrellaEdns: boolean;
 }
 
-/** A DNS response as it passes (before pairing), for the name cache and other readers. */
+/** A DNS response as it passes (before pairing), for the name cache and other readers. Read-only (see DnsTransaction). */
 export interface DnsResponseEvent {
   flow: FlowRecord;
   frameNo: number;
