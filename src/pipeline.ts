@@ -66,15 +66,16 @@ export function errorReport(config: EffectiveConfig, path: string, err: CaptureE
 }
 
 /**
- * Starting capacity of the flow table for an input of `size` bytes: a file cannot hold more
- * flows than about one per 64 bytes, so small files (batch archives are full of them) do not
+ * Starting capacity of the flow table for an input of `size` bytes: one flow per 512 bytes
+ * of file (a flow takes at least one record of 16 + 28 bytes, and most flows of a capture
+ * are not alive at the same time), so small files (batch archives are full of them) do not
  * pay for reserving the whole table; the table doubles when it needs more. Unknown size
  * (stdin, live): the table's default.
  */
 export function initialFlowsFor(size: number | null, maxFlows: number): number | undefined {
   if (size === null) return undefined;
   let n = 1024;
-  while (n < maxFlows && n * 64 < size) n *= 2;
+  while (n < maxFlows && n * 512 < size) n *= 2;
   return Math.min(n, maxFlows);
 }
 
@@ -187,6 +188,7 @@ export async function analyzeSource(
     for (const f of fs) if (f.clients.length === 0 || f.clients.some((cl) => ctx.clientAllowed(cl.ip))) findings.push(f);
   }
   const st = table.stats();
+  table.release();
   const input: InputSummary = {
     ...emptyInput(shown),
     ...extra,

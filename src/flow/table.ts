@@ -108,6 +108,20 @@ export const CLOSED_LINGER_MS = 5000;
  * never copies (a doubling would hold old and new buffers at once).
  */
 export const RESERVE_FLOWS = 1 << 20;
+/** Released tables of at most this many flows give their buffers to the next table (see release()). */
+const POOL_MAX_FLOWS = 32768;
+interface PooledTable {
+  cap: number;
+  records: ArrayBuffer;
+  slots: Int32Array;
+  lprev: Int32Array;
+  lnext: Int32Array;
+  freeStack: Int32Array;
+  recs: (FlowRec | null)[];
+  dnsSt: (DnsFlowState | null)[];
+}
+let pooled: PooledTable | null = null;
+
 /** Flows are swept for expiry when packet time advanced this much since the last sweep. */
 const SWEEP_EVERY_MS = 1000;
 const MAX_SYN_FRAMES = 32;
@@ -574,6 +588,40 @@ export class FlowTable {
     return { total: this.created, live: this.liveCount, byConnState, evicted: this.evictedCount, dns: this.dns.stats };
   }
 
+  /**
+   * The table is done with (after flushAll and stats): its record buffer and slot table go
+   * with its other per-flow arrays to a pool of one, for the next table (of at most this
+   * size), and this table must not be used again. A batch worker analyses one small file after another; touching fresh pages for
+   * every file costs page faults, which on some machines (VMs) do not scale across threads
+   * at all. Only a table of at most POOL_MAX_FLOWS flows is kept, so the pool holds at most
+   * ~12 MiB.
+   */
+  release(): void {
+    // keep the larger of this table and the one pooled: it fits more of the tables to come
+    if (this.cap > 0 && this.cap <= POOL_MAX_FLOWS && (pooled === null || pooled.cap <= this.cap)) {
+      pooled = {
+        cap: this.cap, records: this.u8.buffer as ArrayBuffer, slots: this.slots, lprev: this.lprev,
+        lnext: this.lnext, freeStack: this.freeStack, recs: this.recs, dnsSt: this.dnsSt,
+      };
+    }
+    this.u8 = new Uint8Array(0);
+    this.u16 = new Uint16Array(0);
+    this.u32 = new Uint32Array(0);
+    this.f64 = new Float64Array(0);
+    this.slots = new Int32Array(0);
+    this.lprev = new Int32Array(0);
+    this.lnext = new Int32Array(0);
+    this.freeStack = new Int32Array(0);
+    this.recs = [];
+    this.dnsSt = [];
+    this.cap = 0;
+    this.used = 0;
+    this.liveCount = 0;
+    this.freeTop = 0;
+    this.head.fill(-1);
+    this.tail.fill(-1);
+  }
+
   /** live flows right now */
   get size(): number {
     return this.liveCount;
@@ -657,6 +705,7 @@ export class FlowTable {
   // capacity
 
   private resize(newCap: number): void {
+    if (this.cap === 0 && this.adoptPooled(newCap)) return;
     const buf = new ArrayBuffer(newCap * FLOW_BYTES);
     const u8 = new Uint8Array(buf);
     u8.set(this.u8);   // new records stay untouched (uncommitted pages) until a flow uses them
@@ -683,6 +732,33 @@ export class FlowTable {
       this.slotMask = sc - 1;
       for (let k = 0; k < old.length; k += 2) if (old[k] !== 0) this.slotInsert(old[k] - 1, old[k + 1] >>> 0);
     }
+  }
+
+  /**
+   * Start with the arrays of a released table when one of at least `cap` flows is pooled
+   * (records are zeroed when a flow takes them; the rest is cleared here, in warm memory).
+   */
+  private adoptPooled(cap: number): boolean {
+    const p = pooled;
+    if (p === null || p.cap < cap) return false;
+    pooled = null;
+    const buf = p.records;
+    this.u8 = new Uint8Array(buf);
+    this.u16 = new Uint16Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.f64 = new Float64Array(buf);
+    p.recs.fill(null);
+    p.dnsSt.fill(null);
+    this.recs = p.recs;
+    this.dnsSt = p.dnsSt;
+    this.lprev = p.lprev;
+    this.lnext = p.lnext;
+    this.freeStack = p.freeStack;
+    p.slots.fill(0);
+    this.slots = p.slots;
+    this.slotMask = (p.slots.length >> 1) - 1;
+    this.cap = p.cap;
+    return true;
   }
 
   private alloc(): number {

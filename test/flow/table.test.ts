@@ -387,3 +387,28 @@ test('onFlowStart: a record nobody keeps (mask 0, no ext) is reused for the next
   assert.deepEqual(rec.ends.map((f) => f.id.resp_p).sort(), [443, 80, 81, 82]);
   for (const f of rec.ends) assert.equal(f.synCount, 1);
 });
+
+test('a released table hands its arrays to the next one: same results as a fresh table, a used one is empty', () => {
+  // traffic that leaves garbage behind in every array: many flows (the table grows past its
+  // start), closed and expired ones, a flow still open at the end
+  const run = (initialFlows: number) => {
+    const t = makeTable({ initialFlows, maxFlows: 4096 });
+    const s = new PacketSeq();
+    for (let i = 0; i < 300; i++) {
+      const c = { src: `10.0.${i >> 8}.${i & 255}`, dst: '18.135.112.200', sport: 30000 + i, dport: 443 };
+      const v = { src: c.dst, dst: c.src, sport: 443, dport: c.sport };
+      t.feed(s.tcp(1, { ...c, flags: TH_SYN, seq: 10 }), s.tcp(1, { ...v, flags: TH_SYN | TH_ACK, seq: 50, ack: 11 }));
+      if (i % 3 === 0) t.feed(s.tcp(1, { ...c, flags: TH_RST, seq: 11 }));
+      t.feed(s.udp(1, { src: c.src, dst: '10.0.0.53', sport: 40000 + i, dport: 53 }));
+    }
+    t.feed(s.udp(200_000, { src: '10.9.9.9', dst: '10.0.0.53', sport: 5555, dport: 53 }));   // expires the rest
+    t.table.flushAll();
+    const out = { log: t.rec.log.join('\n'), ends: JSON.stringify(t.rec.ends), stats: JSON.stringify(t.table.stats()) };
+    t.table.release();
+    assert.equal(t.table.size, 0);
+    return out;
+  };
+  const fresh = run(256);
+  for (let k = 0; k < 3; k++) assert.deepEqual(run(256), fresh, `run ${k + 2} (pooled arrays)`);
+  assert.deepEqual(run(64), fresh, 'a smaller table takes the pooled larger one');
+});
