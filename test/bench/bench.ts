@@ -62,11 +62,28 @@ function ensureCapture(name: string, sizeMiB: number): { path: string; bytes: nu
 
 const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
 
+/** Keep the faster time and the larger peak RSS of two runs of the same command in `a`. */
+function best(a: RunResult, b: RunResult): void {
+  if (b.code === a.code && b.ms < a.ms) {
+    a.ms = b.ms;
+    a.stdout = b.stdout;
+  }
+  a.peakRssMiB = Math.max(a.peakRssMiB, b.peakRssMiB);
+}
+
 async function benchFile(name: string, sizeMiB: number): Promise<Record<string, string | number>> {
   const cap = ensureCapture(name, sizeMiB);
   const node = process.execPath;
-  const plain = await run(node, [join(repoRoot, 'dist', 'test', 'bench', 'plain-read.js'), cap.path]);
-  const wc = await run(node, [join(repoRoot, 'bin', 'wirecheck'), 'analyze', '--format', 'json', cap.path], true);
+  // The plain read and wirecheck run twice each, alternating, and the faster run counts
+  // (peak RSS: the larger). The first plain read brings the file into the page cache, so
+  // the figures compare computing, not the disk (a machine that reclaims page cache
+  // proactively otherwise hands the first reader a partly cold file).
+  const plainArgs = [join(repoRoot, 'dist', 'test', 'bench', 'plain-read.js'), cap.path];
+  const wcArgs = [join(repoRoot, 'bin', 'wirecheck'), 'analyze', '--format', 'json', cap.path];
+  const plain = await run(node, plainArgs);
+  const wc = await run(node, wcArgs, true);
+  best(plain, await run(node, plainArgs));
+  best(wc, await run(node, wcArgs, true));
   let flowsSeen = -1;
   let findings = -1;
   try {
