@@ -142,6 +142,7 @@ const F_DNS = 1;          // DNS is decoded on this flow
 const F_STREAMS = 2;      // first bytes are collected
 const F_PIN = 4;          // the record is kept until the flow ends (someone is interested in it)
 const F_DNS_SRV1 = 8;     // the DNS server is the responder (else the originator)
+const F_OBJ = 16;         // recs[i] or dnsSt[i] may be set (saves reading those big arrays for most flows)
 
 // per-direction flag bits
 const DF_SEQ = 1;     // nextSeq valid
@@ -905,6 +906,7 @@ export class FlowTable {
       if (serverDir >= 0) {
         this.u16[(b + O_FLAGS) >> 1] |= F_DNS | (serverDir === 1 ? F_DNS_SRV1 : 0);
         this.dnsSt[i] = this.dns.newFlowState(proto === 6 ? 'tcp' : 'udp', serverDir as 0 | 1);
+        this.u16[(b + O_FLAGS) >> 1] |= F_OBJ;
       }
       if ((mask & WANT_STREAMS) !== 0 && proto === 6) {
         this.u16[(b + O_FLAGS) >> 1] |= F_STREAMS;
@@ -915,6 +917,7 @@ export class FlowTable {
       if (mask !== 0 || rec.ext !== null) this.u16[(b + O_FLAGS) >> 1] |= F_PIN;
       if (mask !== 0 || rec.ext !== null || serverDir >= 0) {
         this.recs[i] = rec;
+        this.u16[(b + O_FLAGS) >> 1] |= F_OBJ;
         this.scratch = null;          // it stays with this flow
       } else {
         this.scratch = rec;           // nobody kept it: reused for the next flow's onFlowStart
@@ -997,10 +1000,13 @@ export class FlowTable {
     if (rec === null) rec = this.recs[i] = this.newRecord(i);
     let st = this.dnsSt[i];
     if (st === null) st = this.dnsSt[i] = this.dns.newFlowState('udp', (fl & F_DNS_SRV1) !== 0 ? 1 : 0);
+    const fk = (i * FLOW_BYTES + O_FLAGS) >> 1;
+    this.u16[fk] |= F_OBJ;
     this.dns.onPayload(st, rec, pkt, dir, ms);
     if ((fl & F_PIN) === 0 && st.pending.length === 0 && rec.ext === null) {
       this.recs[i] = null;
       this.dnsSt[i] = null;
+      this.u16[fk] &= ~F_OBJ;
     }
   }
 
@@ -1090,7 +1096,7 @@ export class FlowTable {
       const n = ++u32[(b + O_SYNCOUNT) >> 2];
       if (n === 1) {
         u32[(b + O_SYNFRAME) >> 2] = frame; f64[(b + O_SYNMS) >> 3] = ms; u32[(b + O_SYNISN) >> 2] = seq; u8[b + O_SYNTTL] = ttl;
-        const rec = this.recs[i];
+        const rec = (this.u16[(b + O_FLAGS) >> 1] & F_OBJ) !== 0 ? this.recs[i] : null;
         if (rec !== null) { rec.synFrames = [frame]; rec.synTimesMs = [ms]; }
       } else {
         // a retransmitted SYN: the list lives in the record, kept from now on
@@ -1261,7 +1267,7 @@ export class FlowTable {
 
   /** The flow's record, kept from now on (it holds facts the typed record does not). */
   private keep(i: number): FlowRec {
-    this.u16[(i * FLOW_BYTES + O_FLAGS) >> 1] |= F_PIN;
+    this.u16[(i * FLOW_BYTES + O_FLAGS) >> 1] |= F_PIN | F_OBJ;
     let rec = this.recs[i];
     if (rec === null) {
       rec = this.newRecord(i);
@@ -1390,7 +1396,8 @@ export class FlowTable {
       history: proto === 6 && os === TCP_RESET ? this.historyOf(i) : '',
     });
     this.byState[CONN_STATES.indexOf(state)]++;
-    let rec = this.recs[i];
+    const objs = (this.u16[(b + O_FLAGS) >> 1] & F_OBJ) !== 0;
+    let rec = objs ? this.recs[i] : null;
     let cold = false;
     if (rec === null && this.endObs.length > 0) {
       // nobody kept a record for this flow: the scratch one, valid only during onFlowEnd
@@ -1401,7 +1408,7 @@ export class FlowTable {
       if (!cold) this.sync(i, rec);      // startRecord has just done it
       rec.conn_state = state;
     }
-    const dst = this.dnsSt[i];
+    const dst = objs ? this.dnsSt[i] : null;
     if (dst !== null) this.dns.finalize(dst, now);
     if (rec !== null) {
       for (const ob of this.endObs) ob.onFlowEnd!(rec);
@@ -1411,8 +1418,10 @@ export class FlowTable {
       }
     }
     if (cold) this.scratch = rec;
-    this.recs[i] = null;
-    this.dnsSt[i] = null;
+    if (objs) {
+      this.recs[i] = null;
+      this.dnsSt[i] = null;
+    }
     u8[b + O_CLS] = CLS_FREE;
     this.freeStack[this.freeTop++] = i;
   }
