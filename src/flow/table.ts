@@ -5,8 +5,8 @@
 // Layout (the per-packet hot path builds no strings, no closures, no string-keyed lookups):
 // - Per-flow state lives in one ArrayBuffer, a fixed 344-byte record per flow read through
 //   typed-array views. The lookup fields share the first cache line and everything a packet
-//   touches lies in the first 200 bytes (two 128-byte line pairs); the LRU links are in
-//   arrays of their own. Freed records are reused through a free list; the buffer grows by
+//   touches lies in the first 200 bytes (two 128-byte line pairs); the LRU links are in an
+//   array of their own. Freed records are reused through a free list; the buffer grows by
 //   doubling up to `maxFlows`.
 // - The lookup is open addressing (linear probing, backward-shift deletion) in an Int32Array
 //   of slot -> flow index + 1. The hash is computed from the address and port bytes in
@@ -114,8 +114,7 @@ interface PooledTable {
   cap: number;
   records: ArrayBuffer;
   slots: Int32Array;
-  lprev: Int32Array;
-  lnext: Int32Array;
+  links: Int32Array;
   freeStack: Int32Array;
   recs: (FlowRec | null)[];
   dnsSt: (DnsFlowState | null)[];
@@ -450,11 +449,11 @@ export class FlowTable {
   private recs: (FlowRec | null)[] = [];
   private dnsSt: (DnsFlowState | null)[] = [];
 
-  // --- LRU lists per timeout class. The links sit in two small arrays of their own rather
+  // --- LRU lists per timeout class. The links sit in a small array of their own rather
   // than in the records: relinking a flow on every packet then touches its neighbours' links
   // (8 bytes a flow, many to a cache line) instead of two more flow records.
-  private lprev: Int32Array = new Int32Array(0);
-  private lnext: Int32Array = new Int32Array(0);
+  /** links[2i] = previous flow, links[2i + 1] = next flow (one cache line for both) */
+  private links: Int32Array = new Int32Array(0);
   private readonly head = new Int32Array(NCLS).fill(-1);
   private readonly tail = new Int32Array(NCLS).fill(-1);
 
@@ -601,8 +600,8 @@ export class FlowTable {
     // keep the larger of this table and the one pooled: it fits more of the tables to come
     if (this.cap > 0 && this.cap <= POOL_MAX_FLOWS && (pooled === null || pooled.cap <= this.cap)) {
       pooled = {
-        cap: this.cap, records: this.u8.buffer as ArrayBuffer, slots: this.slots, lprev: this.lprev,
-        lnext: this.lnext, freeStack: this.freeStack, recs: this.recs, dnsSt: this.dnsSt,
+        cap: this.cap, records: this.u8.buffer as ArrayBuffer, slots: this.slots, links: this.links,
+        freeStack: this.freeStack, recs: this.recs, dnsSt: this.dnsSt,
       };
     }
     this.u8 = new Uint8Array(0);
@@ -610,8 +609,7 @@ export class FlowTable {
     this.u32 = new Uint32Array(0);
     this.f64 = new Float64Array(0);
     this.slots = new Int32Array(0);
-    this.lprev = new Int32Array(0);
-    this.lnext = new Int32Array(0);
+    this.links = new Int32Array(0);
     this.freeStack = new Int32Array(0);
     this.recs = [];
     this.dnsSt = [];
@@ -715,11 +713,9 @@ export class FlowTable {
     this.u32 = new Uint32Array(buf);
     this.f64 = new Float64Array(buf);
     for (let i = this.cap; i < newCap; i++) { this.recs.push(null); this.dnsSt.push(null); }
-    const lp = new Int32Array(newCap), ln = new Int32Array(newCap);
-    lp.set(this.lprev);
-    ln.set(this.lnext);
-    this.lprev = lp;
-    this.lnext = ln;
+    const lk = new Int32Array(newCap * 2);
+    lk.set(this.links);
+    this.links = lk;
     const fs = new Int32Array(newCap);
     fs.set(this.freeStack.subarray(0, this.freeTop));
     this.freeStack = fs;
@@ -752,8 +748,7 @@ export class FlowTable {
     p.dnsSt.fill(null);
     this.recs = p.recs;
     this.dnsSt = p.dnsSt;
-    this.lprev = p.lprev;
-    this.lnext = p.lnext;
+    this.links = p.links;
     this.freeStack = p.freeStack;
     p.slots.fill(0);
     this.slots = p.slots;
@@ -772,23 +767,25 @@ export class FlowTable {
   // LRU lists
 
   private nextOf(i: number): number {
-    return this.lnext[i];
+    return this.links[(i << 1) | 1];
   }
 
   private link(i: number, c: number): void {
     this.u8[i * FLOW_BYTES + O_CLS] = c;
     const t = this.tail[c];
-    this.lprev[i] = t;
-    this.lnext[i] = -1;
-    if (t >= 0) this.lnext[t] = i; else this.head[c] = i;
+    const lk = this.links;
+    lk[i << 1] = t;
+    lk[(i << 1) | 1] = -1;
+    if (t >= 0) lk[(t << 1) | 1] = i; else this.head[c] = i;
     this.tail[c] = i;
   }
 
   private unlink(i: number): void {
     const c = this.u8[i * FLOW_BYTES + O_CLS];
-    const p = this.lprev[i], n = this.lnext[i];
-    if (p >= 0) this.lnext[p] = n; else this.head[c] = n;
-    if (n >= 0) this.lprev[n] = p; else this.tail[c] = p;
+    const lk = this.links;
+    const p = lk[i << 1], n = lk[(i << 1) | 1];
+    if (p >= 0) lk[(p << 1) | 1] = n; else this.head[c] = n;
+    if (n >= 0) lk[n << 1] = p; else this.tail[c] = p;
   }
 
   /** Move to the tail of class `c` (most recently active). */
