@@ -15,8 +15,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 
 const ETH_IP4 = Buffer.from('0200000000010200000000020800', 'hex'); // dst, src, type IPv4
 
-/** xorshift32: deterministic and fast */
-function rng(seed: number): () => number {
+/** xorshift32: deterministic and fast (also used by tests that want reproducible inputs) */
+export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13; s >>>= 0;

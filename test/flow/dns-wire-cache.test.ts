@@ -6,17 +6,7 @@ import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
 import { EMPTY_ANSWERS, parseDnsMessage, readDnsMessage } from '../../src/flow/dns-wire.js';
 import { decodeWithDnsPacket } from '../../src/flow/dns.js';
-
-/** xorshift32: deterministic names */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-}
+import { rng } from '../bench/generate.js';
 
 const ALPHA = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_';
 
