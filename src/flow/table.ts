@@ -121,6 +121,8 @@ interface PooledTable {
 }
 let pooled: PooledTable | null = null;
 
+/** Flows the slot table has room for at first (it grows with the flows alive). */
+const INITIAL_SLOT_FLOWS = 4096;
 /** Flows are swept for expiry when packet time advanced this much since the last sweep. */
 const SWEEP_EVERY_MS = 1000;
 const MAX_SYN_FRAMES = 32;
@@ -720,15 +722,22 @@ export class FlowTable {
     fs.set(this.freeStack.subarray(0, this.freeTop));
     this.freeStack = fs;
     this.cap = newCap;
-    // slot table: load factor <= 0.5
+    if (this.slots.length === 0) this.growSlots(Math.min(newCap, INITIAL_SLOT_FLOWS));
+  }
+
+  /**
+   * The slot table holds at least `flows` flows at a load factor <= 0.5. It is sized by the
+   * flows alive, not by the capacity: a table with room for 262144 flows but 30000 alive
+   * keeps its slots within a few hundred KiB, so a lookup mostly hits the caches.
+   */
+  private growSlots(flows: number): void {
     let sc = 16;
-    while (sc < newCap * 2) sc *= 2;
-    if (sc * 2 !== this.slots.length) {
-      const old = this.slots;
-      this.slots = new Int32Array(sc * 2);
-      this.slotMask = sc - 1;
-      for (let k = 0; k < old.length; k += 2) if (old[k] !== 0) this.slotInsert(old[k] - 1, old[k + 1] >>> 0);
-    }
+    while (sc < flows * 2) sc *= 2;
+    if (sc * 2 <= this.slots.length) return;
+    const old = this.slots;
+    this.slots = new Int32Array(sc * 2);
+    this.slotMask = sc - 1;
+    for (let k = 0; k < old.length; k += 2) if (old[k] !== 0) this.slotInsert(old[k] - 1, old[k + 1] >>> 0);
   }
 
   /**
@@ -840,6 +849,7 @@ export class FlowTable {
     if (this.liveCount >= this.maxFlows) this.evictOne(pkt.frameNo);
     const i = this.alloc();
     this.liveCount++;
+    if (this.liveCount * 2 > this.slotMask + 1) this.growSlots(this.liveCount);
     this.created++;
 
     // orientation
