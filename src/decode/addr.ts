@@ -6,6 +6,24 @@ export function formatIPv4(buf: Uint8Array, off: number): string {
   return buf[off] + '.' + buf[off + 1] + '.' + buf[off + 2] + '.' + buf[off + 3];
 }
 
+const V4_TEXT_SLOTS = 4096;
+const v4TextKey = new Uint32Array(V4_TEXT_SLOTS);
+const v4TextVal: (string | undefined)[] = new Array(V4_TEXT_SLOTS).fill(undefined);
+
+/**
+ * Text of an IPv4 address given as a uint32, through a small direct-mapped cache of recent
+ * ones (the flow table and the DNS reader format the same few addresses over and over).
+ */
+export function ipv4TextOf(v: number): string {
+  const slot = (Math.imul(v, 0x9e3779b1) >>> 20) & (V4_TEXT_SLOTS - 1);
+  const hit = v4TextVal[slot];
+  if (hit !== undefined && v4TextKey[slot] === v) return hit;
+  const s = (v >>> 24) + '.' + ((v >>> 16) & 255) + '.' + ((v >>> 8) & 255) + '.' + (v & 255);
+  v4TextKey[slot] = v;
+  v4TextVal[slot] = s;
+  return s;
+}
+
 export function formatIPv6(buf: Uint8Array, off: number): string {
   const g: number[] = new Array(8);
   for (let i = 0; i < 8; i++) g[i] = (buf[off + 2 * i] << 8) | buf[off + 2 * i + 1];

@@ -26,13 +26,14 @@
 // Names with bytes >= 0x80, labels ending in a dot and names over 128 bytes are decoded
 // every time (rare). Question objects are cached beside their name (same name, type and
 // class: the same object), so a question is shared by every message that asks it and must
-// be treated as read-only. A/AAAA: the last 1024 IPv4 addresses' text is cached by value.
+// be treated as read-only. A/AAAA: IPv4 address text comes from ipv4TextOf's cache
+// (addr.ts), shared with the flow table.
 // Messages without answer records carry the shared frozen EMPTY_ANSWERS. `readDnsMessage`
 // fills one reused result object (valid until the next call); `parseDnsMessage` returns a
 // fresh one. Memory: about 600 KiB of fixed tables, plus the cached strings.
 
 import { createRequire } from 'node:module';
-import { formatIPv6 } from '../decode/addr.js';
+import { formatIPv6, ipv4TextOf } from '../decode/addr.js';
 import type { DnsAnswerRecord, DnsQuestion } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -329,7 +330,7 @@ export function readDnsMessage(buf: Uint8Array, start: number, end: number): Wir
     switch (type) {
       case T_A:
         if (rdlen !== 4) return null;
-        data = ipv4Text(buf, rd);
+        data = ipv4TextOf(((buf[rd] << 24) | (buf[rd + 1] << 16) | (buf[rd + 2] << 8) | buf[rd + 3]) >>> 0);
         break;
       case T_AAAA:
         if (rdlen !== 16) return null;
@@ -390,21 +391,4 @@ export function readDnsMessage(buf: Uint8Array, start: number, end: number): Wir
   w.answers = answers;
   w.umbrellaEdns = umbrellaEdns;
   return w;
-}
-
-// A/AAAA text: the last few addresses by value (answers repeat: CDNs, the same server asked
-// again), direct-mapped; a miss formats the text as formatIPv4 does.
-const ADDR_CACHE_SIZE = 1024;
-const addrKey = new Int32Array(ADDR_CACHE_SIZE);
-const addrText: string[] = new Array<string>(ADDR_CACHE_SIZE).fill('');
-
-function ipv4Text(buf: Uint8Array, o: number): string {
-  const v = (buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3];
-  const slot = (Math.imul(v, 0x9e3779b1) >>> 22) & (ADDR_CACHE_SIZE - 1);
-  const t = addrText[slot];
-  if (addrKey[slot] === v && t !== '') return t;
-  const s = buf[o] + '.' + buf[o + 1] + '.' + buf[o + 2] + '.' + buf[o + 3];
-  addrKey[slot] = v;
-  addrText[slot] = s;
-  return s;
 }

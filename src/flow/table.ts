@@ -50,13 +50,13 @@
 import type { AnomalySink } from '../errors.js';
 import type { Packet } from '../decode/packet.js';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../decode/packet.js';
-import { canonicalIp, formatIPv4, formatIPv6, parseIp } from '../decode/addr.js';
+import { canonicalIp, formatIPv4, formatIPv6, ipv4TextOf, parseIp } from '../decode/addr.js';
 import type {
   ConnId, ConnState, DirStats, FlowObserver, FlowRecord, FlowTimeouts, IcmpErrorRef, StreamCapture,
 } from './types.js';
 import { WANT_DNS, WANT_PACKETS, WANT_STREAMS } from './types.js';
 import type { NameCache } from './names.js';
-import { endpointHash, flowHash, flowUid, fmix32, foldAddr, readU32 } from './hash.js';
+import { endpointHash, flowHash, flowUid, foldAddr, readU32 } from './hash.js';
 import {
   CONN_STATES, connState, TCP_CLOSED, TCP_ESTABLISHED, TCP_INACTIVE, TCP_PARTIAL, TCP_RESET,
   TCP_SYN_ACK_SENT, TCP_SYN_SENT,
@@ -201,19 +201,6 @@ function protoName(proto: number): 'tcp' | 'udp' | 'icmp' {
   return proto === 6 ? 'tcp' : proto === 17 ? 'udp' : 'icmp';
 }
 
-/** Text of an IPv4 address given as a uint32 (a small direct-mapped cache of recent ones). */
-const V4_KEYS = new Uint32Array(4096);
-const V4_VALS: (string | undefined)[] = new Array(4096).fill(undefined);
-function v4Text(v: number): string {
-  const slot = fmix32(v) & 4095;
-  const hit = V4_VALS[slot];
-  if (hit !== undefined && V4_KEYS[slot] === v) return hit;
-  const s = (v >>> 24) + '.' + ((v >>> 16) & 255) + '.' + ((v >>> 8) & 255) + '.' + (v & 255);
-  V4_KEYS[slot] = v;
-  V4_VALS[slot] = s;
-  return s;
-}
-
 const V6_SCRATCH = new Uint8Array(16);
 function v6Text(w0: number, w1: number, w2: number, w3: number): string {
   const x = V6_SCRATCH;
@@ -255,7 +242,7 @@ class FlowId implements ConnId {
   }
 
   get orig_h(): string {
-    if (this.oh === null) this.oh = this.v6 ? v6Text(this.a0, this.a1, this.a2, this.a3) : v4Text(this.a0);
+    if (this.oh === null) this.oh = this.v6 ? v6Text(this.a0, this.a1, this.a2, this.a3) : ipv4TextOf(this.a0);
     return this.oh;
   }
 
@@ -264,7 +251,7 @@ class FlowId implements ConnId {
   }
 
   get resp_h(): string {
-    if (this.rh === null) this.rh = this.v6 ? v6Text(this.b0, this.b1, this.b2, this.b3) : v4Text(this.b0);
+    if (this.rh === null) this.rh = this.v6 ? v6Text(this.b0, this.b1, this.b2, this.b3) : ipv4TextOf(this.b0);
     return this.rh;
   }
 
@@ -1291,50 +1278,47 @@ export class FlowTable {
     const rec = this.scratch;
     if (rec === null) return this.newRecord(i);
     this.scratch = null;
-    this.fill(i, rec);
+    this.fill(i, rec, true);
     rec.history = '';
     rec.conn_state = null;
-    rec.synFrames = EMPTY_NUMS;
-    rec.synTimesMs = EMPTY_NUMS;
     rec.icmpErrors = EMPTY_ICMP;
     rec.streams = null;
     rec.ext = null;
-    const b = i * FLOW_BYTES;
-    if (this.u32[(b + O_SYNCOUNT) >> 2] > 0) {
-      // (only at a cold flow's end: at its start the SYN is not counted yet) the scratch
-      // record's one-element lists, valid as long as the record itself
-      this.scratchSynFrames[0] = this.u32[(b + O_SYNFRAME) >> 2];
-      this.scratchSynTimes[0] = this.f64[(b + O_SYNMS) >> 3];
-      rec.synFrames = this.scratchSynFrames;
-      rec.synTimesMs = this.scratchSynTimes;
-    }
     this.sync(i, rec);
     return rec;
   }
 
   private newRecord(i: number): FlowRec {
     const rec = new FlowRec();
-    this.fill(i, rec);
-    if (this.u32[(i * FLOW_BYTES + O_SYNCOUNT) >> 2] > 0) this.firstSyn(i, rec);
+    this.fill(i, rec, false);
     this.sync(i, rec);
     return rec;
   }
 
-  /** Identity of flow `i` into a record (addresses stay numbers until read). */
-  private fill(i: number, rec: FlowRec): void {
+  /**
+   * Identity of flow `i` into a record (addresses stay numbers until read), and the first
+   * SYN's frame and time when the SYN has passed already. `scratch`: the record is the
+   * scratch one, whose one-element SYN lists are reused (valid as long as the record; a
+   * SYN is counted before a record is made only at a cold flow's end).
+   */
+  private fill(i: number, rec: FlowRec, scratch: boolean): void {
     const b = i * FLOW_BYTES;
     const ki = this.u16[(b + O_KINFO) >> 1];
     const v6 = (ki & 0x100) !== 0;
     rec.id.load(this.u32, (b + O_ADDR) >> 2, v6, this.u32[(b + O_PORTS) >> 2], protoName(ki & 0xff));
     rec.reset(this.u32[(b + O_SERIAL) >> 2], this.uidSeed);
     rec.ipVersion = v6 ? 6 : 4;
-  }
-
-  /** The first SYN's frame and time, for a record made after it passed. */
-  private firstSyn(i: number, rec: FlowRec): void {
-    const b = i * FLOW_BYTES;
-    rec.synFrames = [this.u32[(b + O_SYNFRAME) >> 2]];
-    rec.synTimesMs = [this.f64[(b + O_SYNMS) >> 3]];
+    if (this.u32[(b + O_SYNCOUNT) >> 2] === 0) {
+      rec.synFrames = EMPTY_NUMS;
+      rec.synTimesMs = EMPTY_NUMS;
+      return;
+    }
+    const frames = scratch ? this.scratchSynFrames : [0];
+    const times = scratch ? this.scratchSynTimes : [0];
+    frames[0] = this.u32[(b + O_SYNFRAME) >> 2];
+    times[0] = this.f64[(b + O_SYNMS) >> 3];
+    rec.synFrames = frames;
+    rec.synTimesMs = times;
   }
 
   /** Refresh a record from the flow's fields. */

@@ -1,7 +1,7 @@
 // Address text <-> bytes, CIDR sets and name globs (src/decode/addr.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalIp, CidrSet, formatIPv6, ipv4ToU32, nameGlob, nameMatcher, parseCidr, parseIp } from '../../src/decode/addr.js';
+import { canonicalIp, CidrSet, formatIPv6, ipv4TextOf, ipv4ToU32, nameGlob, nameMatcher, parseCidr, parseIp } from '../../src/decode/addr.js';
 
 test('IPv6 text follows RFC 5952', () => {
   const cases: [string, string][] = [
@@ -84,4 +84,19 @@ test('name matcher: answers remembered per name stay right past the memo bound, 
   for (let pass = 0; pass < 3; pass++) {
     for (const n of names) assert.equal(m(n), ref(n), n);
   }
+});
+
+test('ipv4TextOf: dotted quad of a uint32, the same through cache hits, misses and slot collisions', () => {
+  let x = 12345;
+  const seen: number[] = [];
+  for (let i = 0; i < 20000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const v = i % 3 === 0 && seen.length > 0 ? seen[(x >>> 8) % seen.length] : x;
+    if (seen.length < 5000) seen.push(v);
+    const want = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+    assert.equal(ipv4TextOf(v), want);
+    assert.equal(ipv4ToU32(want), v);
+  }
+  assert.equal(ipv4TextOf(0), '0.0.0.0');
+  assert.equal(ipv4TextOf(0xffffffff), '255.255.255.255');
 });
